@@ -1,0 +1,60 @@
+"""What a question gets back: an `Answer` holding ranked `Quote`s.
+
+Every `Quote.text` is the exact slice `[start:end]` of its source document's
+text, and `Answer.text`, when found, is the exact slice `[start:end]` of the
+document named by `Answer.source`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage of a document that supports (or, when nothing was found, is nearest to) the answer.
+
+    `source` is the document's path relative to the corpus folder; `start`/`end`
+    are character offsets into its text. `highlight` is the (start, end) of the
+    answer extract inside the document when this quote holds it, else None.
+    """
+
+    text: str
+    source: str
+    start: int
+    end: int
+    score: float
+    paragraph: int
+    line: int
+    heading: str = ""
+    highlight: tuple[int, int] | None = None
+
+    def citation(self) -> str:
+        return f"{self.source}, paragraph {self.paragraph} (line {self.line}), characters {self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question.
+
+    `found` says whether the documents answer it; then `text` is the shortest
+    extract that does (≤ 300 characters) and `source`/`start`/`end` locate it.
+    When not found, `text` is '' and `quotes` are the nearest passages.
+    `confidence` is in [0, 1]; `found` is `confidence >= threshold`.
+    """
+
+    question: str
+    found: bool
+    text: str
+    confidence: float
+    quotes: tuple[Quote, ...] = field(default_factory=tuple)
+    source: str | None = None
+    start: int | None = None
+    end: int | None = None
+    sentence: str = ""
+    query: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["quotes"] = [asdict(q) for q in self.quotes]
+        return d

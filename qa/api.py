@@ -1,0 +1,246 @@
+"""Stage 7: the pipeline. `QA` ties an index, its model and the settings together.
+
+    from qa import answer, QA
+    a = answer("Which company launched Pangu Chat?")
+    bot = QA.load("some/other/index")
+    bot.answer("What does it plan to build?", history=[...])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from qa.answers import Answer, Quote
+from qa.chunking import Chunk
+from qa.conversation import contextualize
+from qa.documents import load_corpus
+from qa.embedding import Embedder, SentenceTransformerEmbedder
+from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
+from qa.extraction import Calibration, candidates, clause_window, features
+from qa.index import LoadedIndex, Manifest, build_index, load_index, read_manifest
+from qa.retrieval import Retriever
+from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
+from qa.threads import pin_threads
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ON_STALE = ("rebuild", "error")
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("QA_CORPUS", PROJECT_ROOT / "corpus"))
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("QA_INDEX", PROJECT_ROOT / "index"))
+
+
+def default_model() -> str:
+    return os.environ.get("QA_MODEL", DEFAULT_MODEL)
+
+
+def corpus_of(manifest: Manifest, index_dir: Path) -> Path:
+    path = Path(manifest.corpus)
+    return path if path.is_absolute() else (index_dir / path).resolve()
+
+
+def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings) -> list[str]:
+    """Why an index no longer matches its corpus and settings; empty when it does."""
+    reasons = []
+    if manifest.model != model:
+        reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
+    if manifest.chunking != chunking.to_dict():
+        reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
+    docs, _ = load_corpus(corpus_dir)
+    now = {d.path: d.sha256 for d in docs}
+    added = sorted(set(now) - set(manifest.documents))
+    removed = sorted(set(manifest.documents) - set(now))
+    changed = sorted(p for p in set(now) & set(manifest.documents) if now[p] != manifest.documents[p])
+    for label, paths in (("added", added), ("removed", removed), ("changed", changed)):
+        if paths:
+            reasons.append(f"documents {label} since it was built: {', '.join(paths[:5])}")
+    return reasons
+
+
+def build(
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    chunking: ChunkSettings | None = None,
+    progress: bool = False,
+) -> Manifest:
+    """(Re)build the index of a corpus folder. Loads the model unless one is passed."""
+    corpus_dir = Path(corpus_dir or default_corpus())
+    index_dir = Path(index_dir or default_index())
+    docs, _ = load_corpus(corpus_dir)
+    embedder = embedder or SentenceTransformerEmbedder.load(model or default_model())
+    return build_index(docs, corpus_dir, index_dir, embedder, chunking or ChunkSettings(), progress=progress)
+
+
+class QA:
+    """An index with its model, ready to answer. Make one with `QA.load`."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        settings: AnswerSettings | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
+        if embedder.name != index.manifest.model or embedder.dim != index.manifest.dim:
+            raise StaleIndexError(
+                f"index in {index.path} was built with {index.manifest.model!r} ({index.manifest.dim} dims), "
+                f"not {embedder.name!r} ({embedder.dim} dims); run `qa index` to rebuild it"
+            )
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or AnswerSettings()
+        self.calibration = calibration or Calibration.load()
+        self.retriever = Retriever(index)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        corpus: str | Path | None = None,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        chunking: ChunkSettings | None = None,
+        settings: AnswerSettings | None = None,
+        on_stale: str = "rebuild",
+        progress: bool = False,
+    ) -> QA:
+        """Load an index, building it first when it is missing or no longer matches the corpus.
+
+        `on_stale="error"` raises StaleIndexError instead of rebuilding. The
+        corpus folder defaults to the one the manifest names.
+        """
+        if on_stale not in ON_STALE:
+            raise ConfigError(f"on_stale must be one of {', '.join(ON_STALE)}, got {on_stale!r}")
+        index_dir = Path(index_dir or default_index())
+        chunking = chunking or ChunkSettings()
+        model = embedder.name if embedder else (model or default_model())
+        try:
+            manifest = read_manifest(index_dir)
+            corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
+            reasons = staleness(manifest, corpus_dir, model, chunking)
+            index = None if reasons else load_index(index_dir)
+        except (IndexMissingError, IndexCorruptError) as exc:
+            if corpus is None and index_dir != default_index():
+                raise
+            corpus_dir = Path(corpus or default_corpus())
+            reasons = [str(exc)]
+        if reasons:
+            if on_stale == "error":
+                raise StaleIndexError(
+                    f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
+                )
+            log.warning("rebuilding index in %s: %s", index_dir, "; ".join(reasons))
+            embedder = embedder or SentenceTransformerEmbedder.load(model)
+            docs, _ = load_corpus(corpus_dir)
+            build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
+            pin_threads(1)
+        return cls(index, embedder or SentenceTransformerEmbedder.load(model), settings)
+
+    def check_question(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise QuestionError(f"the question must be text, got {type(question).__name__}")
+        question = question.strip()
+        if not question:
+            raise QuestionError("the question is empty; type a question about the documents")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Ask a shorter question"
+            )
+        return question
+
+    def answer(self, question: str, history: list | None = None, *, top_k: int | None = None) -> Answer:
+        """Answer one question from the documents, using `history` for follow-ups."""
+        question = self.check_question(question)
+        settings = self.settings if top_k is None else replace(self.settings, top_k=top_k)
+        query = contextualize(question, history)
+        with self._lock:
+            qvec = self.embedder.encode_queries([query])[0]
+        hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever)
+        ranked = candidates(query, qvec, hits, self.retriever)
+        if not ranked:
+            return Answer(question=question, found=False, text="", confidence=0.0, query=query)
+        best = ranked[0]
+        confidence = self.calibration.confidence(features(best, ranked[1] if len(ranked) > 1 else None))
+        found = confidence >= settings.threshold
+        doc = self.index.texts[best.hit.chunk.source]
+        start, end = clause_window(doc, best.start, best.end, query, self.retriever)
+        quotes = self._quotes(ranked, settings.top_k, (start, end) if found else None)
+        if not found:
+            return Answer(question, False, "", confidence, quotes, query=query)
+        return Answer(
+            question=question,
+            found=True,
+            text=doc[start:end],
+            confidence=confidence,
+            quotes=quotes,
+            source=best.hit.chunk.source,
+            start=start,
+            end=end,
+            sentence=doc[best.start : best.end],
+            query=query,
+        )
+
+    def _quotes(self, ranked, k: int, highlight: tuple[int, int] | None) -> tuple[Quote, ...]:
+        quotes: list[Quote] = []
+        seen: set[int] = set()
+        for i, cand in enumerate(ranked):
+            chunk: Chunk = cand.hit.chunk
+            if chunk.id in seen:
+                continue
+            seen.add(chunk.id)
+            quotes.append(
+                Quote(
+                    text=chunk.text,
+                    source=chunk.source,
+                    start=chunk.start,
+                    end=chunk.end,
+                    score=round(cand.score, 4),
+                    paragraph=chunk.paragraph,
+                    line=chunk.line,
+                    heading=chunk.heading,
+                    highlight=highlight if i == 0 else None,
+                )
+            )
+            if len(quotes) == k:
+                break
+        return tuple(quotes)
+
+
+_default: QA | None = None
+_default_lock = threading.Lock()
+
+
+def default_qa() -> QA:
+    """The QA over the default index (built from the default corpus on first use), loaded once."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = QA.load()
+        return _default
+
+
+def reset_default() -> None:
+    global _default
+    with _default_lock:
+        _default = None
+
+
+def answer(question: str, history: list | None = None, *, top_k: int | None = None) -> Answer:
+    """Answer from the default index in `index/` (env QA_INDEX), built from `corpus/` (QA_CORPUS)."""
+    return default_qa().answer(question, history, top_k=top_k)

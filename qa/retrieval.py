@@ -1,0 +1,77 @@
+"""Stage 5: find the chunks most likely to hold the answer.
+
+Dense search (FAISS, inner product over normalized vectors) and BM25 (bm25s)
+over the same chunks, fused by reciprocal rank. `mode` picks one or both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from qa.chunking import Chunk
+from qa.index import LoadedIndex
+from qa.text import terms
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its scores; `rank` is 0 for the best."""
+
+    chunk: Chunk
+    score: float
+    dense: float
+    bm25: float
+    rank: int
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex) -> None:
+        self.index = index
+        self.chunks = index.chunks
+        tokens = [terms(c.embedding_text()) for c in self.chunks]
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(tokens, show_progress=False)
+        df = Counter(t for toks in tokens for t in set(toks))
+        n = len(tokens)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+
+    def term_idf(self, term: str) -> float:
+        return self.idf.get(term, self.max_idf)
+
+    def _dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
+        scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), k)
+        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+
+    def _bm25(self, query: str, k: int) -> dict[int, float]:
+        q = terms(query)
+        if not q:
+            return {}
+        scores = self.bm25.get_scores(q)
+        top = np.argsort(-scores)[:k]
+        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+
+    def search(self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid") -> list[Hit]:
+        depth = min(len(self.chunks), max(k * 4, 50))
+        dense = self._dense(qvec, depth) if mode in ("hybrid", "dense") else {}
+        lexical = self._bm25(query, depth) if mode in ("hybrid", "bm25") else {}
+        fused: dict[int, float] = {}
+        for ranking in (dense, lexical):
+            for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        best = sorted(fused, key=fused.get, reverse=True)[:k]
+        missing = [cid for cid in best if cid not in dense]
+        if missing:
+            vecs = np.vstack([self.index.vectors.reconstruct(cid) for cid in missing])
+            dense.update({cid: float(v) for cid, v in zip(missing, vecs @ qvec.reshape(-1), strict=True)})
+        return [
+            Hit(self.chunks[cid], fused[cid], dense.get(cid, 0.0), lexical.get(cid, 0.0), rank)
+            for rank, cid in enumerate(best)
+        ]

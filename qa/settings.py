@@ -1,0 +1,56 @@
+"""Settings shared by the stages, checked once where they are made."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from qa.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut into chunks. Recorded in the index manifest."""
+
+    max_chars: int = 1000
+    overlap_sentences: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_chars, int) or not 100 <= self.max_chars <= 20_000:
+            raise ConfigError(f"max_chars must be an integer from 100 to 20000, got {self.max_chars!r}")
+        if not isinstance(self.overlap_sentences, int) or not 0 <= self.overlap_sentences <= 5:
+            raise ConfigError(
+                f"overlap_sentences must be an integer from 0 to 5, got {self.overlap_sentences!r}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How questions are answered. Not part of the index: change them freely."""
+
+    top_k: int = 3
+    candidates: int = 8
+    retriever: str = "hybrid"
+    threshold: float = 0.5
+    max_question_chars: int = 2000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
+            raise ConfigError(f"top_k must be an integer from 1 to 20, got {self.top_k!r}")
+        if not isinstance(self.candidates, int) or not self.top_k <= self.candidates <= 200:
+            raise ConfigError(
+                f"candidates must be an integer from top_k ({self.top_k}) to 200, got {self.candidates!r}"
+            )
+        if self.retriever not in RETRIEVERS:
+            raise ConfigError(f"retriever must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}")
+        if not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be a number from 0 to 1, got {self.threshold!r}")
+        if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
+            raise ConfigError(
+                f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}"
+            )
