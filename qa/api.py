@@ -1,9 +1,9 @@
 """Stage 7: the pipeline. `QA` ties an index, its model and the settings together.
 
-    from qa import answer, QA
-    a = answer("Which company launched Pangu Chat?")
-    bot = QA.load("some/other/index")
-    bot.answer("What does it plan to build?", history=[...])
+from qa import answer, QA
+a = answer("Which company launched Pangu Chat?")
+bot = QA.load("some/other/index")
+bot.answer("What does it plan to build?", history=[...])
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from qa.extraction import Calibration, candidates, clause_window, features
 from qa.index import LoadedIndex, Manifest, build_index, load_index, read_manifest
 from qa.retrieval import Retriever
 from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
+from qa.spans import best_span
 from qa.threads import pin_threads
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,20 @@ def build(
     return build_index(docs, corpus_dir, index_dir, embedder, chunking or ChunkSettings(), progress=progress)
 
 
+def check_question(question: object, max_chars: int = AnswerSettings.max_question_chars) -> str:
+    """The question, stripped; QuestionError when it is not a question that can be asked."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, got {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty; type a question about the documents")
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question):,} characters long; the limit is {max_chars:,}. Ask a shorter question"
+        )
+    return question
+
+
 class QA:
     """An index with its model, ready to answer. Make one with `QA.load`."""
 
@@ -129,44 +144,36 @@ class QA:
         index_dir = Path(index_dir or default_index())
         chunking = chunking or ChunkSettings()
         model = embedder.name if embedder else (model or default_model())
+        problem: Exception | None = None
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
             reasons = staleness(manifest, corpus_dir, model, chunking)
-            index = None if reasons else load_index(index_dir)
+            if reasons:
+                problem = StaleIndexError(
+                    f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
+                )
+            else:
+                index = load_index(index_dir)
         except (IndexMissingError, IndexCorruptError) as exc:
             if corpus is None and index_dir != default_index():
                 raise
             corpus_dir = Path(corpus or default_corpus())
-            reasons = [str(exc)]
-        if reasons:
+            problem = exc
+        if problem is not None:
             if on_stale == "error":
-                raise StaleIndexError(
-                    f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
-                )
-            log.warning("rebuilding index in %s: %s", index_dir, "; ".join(reasons))
+                raise problem
+            log.warning("rebuilding the index: %s", problem)
             embedder = embedder or SentenceTransformerEmbedder.load(model)
             docs, _ = load_corpus(corpus_dir)
             build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
-            pin_threads(1)
+            index = load_index(index_dir)
+        pin_threads(1)
         return cls(index, embedder or SentenceTransformerEmbedder.load(model), settings)
-
-    def check_question(self, question: object) -> str:
-        if not isinstance(question, str):
-            raise QuestionError(f"the question must be text, got {type(question).__name__}")
-        question = question.strip()
-        if not question:
-            raise QuestionError("the question is empty; type a question about the documents")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(
-                f"the question is {len(question):,} characters long; the limit is "
-                f"{self.settings.max_question_chars:,}. Ask a shorter question"
-            )
-        return question
 
     def answer(self, question: str, history: list | None = None, *, top_k: int | None = None) -> Answer:
         """Answer one question from the documents, using `history` for follow-ups."""
-        question = self.check_question(question)
+        question = check_question(question, self.settings.max_question_chars)
         settings = self.settings if top_k is None else replace(self.settings, top_k=top_k)
         query = contextualize(question, history)
         with self._lock:
@@ -179,7 +186,7 @@ class QA:
         confidence = self.calibration.confidence(features(best, ranked[1] if len(ranked) > 1 else None))
         found = confidence >= settings.threshold
         doc = self.index.texts[best.hit.chunk.source]
-        start, end = clause_window(doc, best.start, best.end, query, self.retriever)
+        start, end = self._extract(question, query, doc, best)
         quotes = self._quotes(ranked, settings.top_k, (start, end) if found else None)
         if not found:
             return Answer(question, False, "", confidence, quotes, query=query)
@@ -195,6 +202,15 @@ class QA:
             sentence=doc[best.start : best.end],
             query=query,
         )
+
+    def _extract(self, question: str, query: str, doc: str, best) -> tuple[int, int]:
+        """The typed span answering the question inside the best sentence, else its best clause."""
+        typed = question if query.startswith(question) else query
+        idf = lambda t: self.retriever.term_idf(t) / self.retriever.max_idf  # noqa: E731
+        span = best_span(typed, doc, best.start, best.end, idf=idf, context=query)
+        if span is not None:
+            return span.start, span.end
+        return clause_window(doc, best.start, best.end, query, self.retriever)
 
     def _quotes(self, ranked, k: int, highlight: tuple[int, int] | None) -> tuple[Quote, ...]:
         quotes: list[Quote] = []

@@ -21,9 +21,59 @@ from qa.settings import ChunkSettings
 Span = tuple[int, int]
 
 ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt ft co vs cf al fig figs no nos vol pp ed eds rev gen col lt "
-    "sgt capt gov sen rep jan feb mar apr jun jul aug sep sept oct nov dec approx dept univ est "
-    "e.g i.e a.m p.m".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "ft",
+        "co",
+        "vs",
+        "cf",
+        "al",
+        "fig",
+        "figs",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "ed",
+        "eds",
+        "rev",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "gov",
+        "sen",
+        "rep",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "approx",
+        "dept",
+        "univ",
+        "est",
+        "e.g",
+        "i.e",
+        "a.m",
+        "p.m",
+    ]
 )
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[。！？]+")
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
@@ -168,7 +218,7 @@ def paragraphs(text: str) -> list[Paragraph]:
             heading = heading_text(line)
         else:
             current.append((number, s, e))
-            if line.rstrip().endswith(_FINAL_PUNCT[:5] + ("”", "\"", "。", "！", "？")):
+            if line.rstrip().endswith((*_FINAL_PUNCT[:5], "”", '"', "。", "！", "？")):
                 close()
     close()
     return out

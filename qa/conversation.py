@@ -15,8 +15,28 @@ import re
 from qa.text import QUESTION_WORDS, words
 
 _REFERRING = frozenset(
-    "it its it's they them their theirs this that these those he him his she her there "
-    "former latter same".split()
+    [
+        "it",
+        "its",
+        "it's",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "there",
+        "former",
+        "latter",
+        "same",
+    ]
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|same for|what of)\b[\s,]*", re.I)
 _ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|of|and|\d[\d,.]*))*")

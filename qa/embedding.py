@@ -42,9 +42,7 @@ def resolve_model(name: str) -> str:
     try:
         module = __import__(package)
     except ImportError as exc:
-        raise EmbedderError(
-            f"model {name!r} needs the package {package.replace('_', '-')} (pip install it)"
-        ) from exc
+        raise EmbedderError(f"model {name!r} needs the package {package.replace('_', '-')} (pip install it)") from exc
     return str(module.get_model_path())
 
 
@@ -79,6 +77,9 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             model = SentenceTransformer(
                 target, device="cpu", local_files_only=not allow_download and not Path(target).exists()

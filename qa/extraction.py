@@ -9,6 +9,7 @@ is. A confidence in [0, 1] comes from a logistic model over the same features.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -98,7 +99,7 @@ def clause_window(text: str, start: int, end: int, query: str, retriever: Retrie
     if end - start <= MAX_ANSWER_CHARS:
         return start, end
     cuts = [start] + [m.end() for m in _CLAUSE_BREAK.finditer(text, start, end)] + [end]
-    pieces = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    pieces = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
     q_terms = terms(query)
     best, best_key = (start, start + MAX_ANSWER_CHARS), (-1.0, 0)
     for i in range(len(pieces)):

@@ -167,9 +167,7 @@ def build_index(
         "sentences": (f"sentences-{build_id}.npy", _npy_bytes(sentence_vectors.astype(np.float32))),
         "chunks": (
             f"chunks-{build_id}.json",
-            json.dumps(
-                {"chunks": [c.to_dict() for c in chunks], "texts": texts}, ensure_ascii=False
-            ).encode("utf-8"),
+            json.dumps({"chunks": [c.to_dict() for c in chunks], "texts": texts}, ensure_ascii=False).encode("utf-8"),
         ),
     }
     files = {}
@@ -188,9 +186,7 @@ def build_index(
         counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
         versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy")},
     )
-    _atomic_write(
-        index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
-    )
+    _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
     _remove_old_files(index_dir, keep={entry["name"] for entry in files.values()})
     log.info("indexed %d documents, %d chunks into %s", len(docs), len(chunks), index_dir)
     return manifest
@@ -207,9 +203,9 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def _remove_old_files(index_dir: Path, keep: set[str]) -> None:
     for path in index_dir.iterdir():
         stem = path.name.split("-", 1)[0]
-        if stem in ("vectors", "sentences", "chunks") and path.name not in keep:
-            path.unlink(missing_ok=True)
-        elif path.name.startswith(".") and path.name.endswith(".tmp"):
+        if (stem in ("vectors", "sentences", "chunks") and path.name not in keep) or (
+            path.name.startswith(".") and path.name.endswith(".tmp")
+        ):
             path.unlink(missing_ok=True)
 
 

@@ -6,6 +6,7 @@ over the same chunks, fused by reciprocal rank. `mode` picks one or both.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from qa.index import LoadedIndex
 from qa.text import terms
 
 RRF_K = 60
+logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

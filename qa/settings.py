@@ -21,9 +21,7 @@ class ChunkSettings:
         if not isinstance(self.max_chars, int) or not 100 <= self.max_chars <= 20_000:
             raise ConfigError(f"max_chars must be an integer from 100 to 20000, got {self.max_chars!r}")
         if not isinstance(self.overlap_sentences, int) or not 0 <= self.overlap_sentences <= 5:
-            raise ConfigError(
-                f"overlap_sentences must be an integer from 0 to 5, got {self.overlap_sentences!r}"
-            )
+            raise ConfigError(f"overlap_sentences must be an integer from 0 to 5, got {self.overlap_sentences!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +49,4 @@ class AnswerSettings:
         if not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be a number from 0 to 1, got {self.threshold!r}")
         if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
-            raise ConfigError(
-                f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}"
-            )
+            raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")

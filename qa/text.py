@@ -8,21 +8,89 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-_WORD = re.compile(r"[^\W_]+(?:[’'.-][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:[’'.-][^\W_]+)*", re.UNICODE)
 _STEMMER = Stemmer.Stemmer("english")
 QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how does did do is are was were can could "
-    "would should will much many name list tell give describe".split()
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "does",
+        "did",
+        "do",
+        "is",
+        "are",
+        "was",
+        "were",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "much",
+        "many",
+        "name",
+        "list",
+        "tell",
+        "give",
+        "describe",
+    ]
 )
-STOPWORDS = frozenset(STOPWORDS_EN) | QUESTION_WORDS | frozenset(
-    "s its it’s also has have had been being their there they them these those our we you your "
-    "he she his her him about any some such than then into onto over under more most".split()
+STOPWORDS = (
+    frozenset(STOPWORDS_EN)
+    | QUESTION_WORDS
+    | frozenset(
+        [
+            "s",
+            "its",
+            "it’s",
+            "also",
+            "has",
+            "have",
+            "had",
+            "been",
+            "being",
+            "their",
+            "there",
+            "they",
+            "them",
+            "these",
+            "those",
+            "our",
+            "we",
+            "you",
+            "your",
+            "he",
+            "she",
+            "his",
+            "her",
+            "him",
+            "about",
+            "any",
+            "some",
+            "such",
+            "than",
+            "then",
+            "into",
+            "onto",
+            "over",
+            "under",
+            "more",
+            "most",
+        ]
+    )
 )
 
 
 def words(text: str) -> list[str]:
     """Word tokens, lowercased, apostrophes unified."""
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return [w.lower().replace("’", "'") for w in WORD.findall(text)]
 
 
 @lru_cache(maxsize=65536)

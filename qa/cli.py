@@ -1,0 +1,150 @@
+"""The `qa` command: index a corpus, ask a question, serve the chat, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from qa.errors import QAError
+
+log = logging.getLogger("qa")
+
+
+def _paths(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", default=None, help="index folder (default: index/, or $QA_INDEX)")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: corpus/, or $QA_CORPUS)")
+    p.add_argument("--model", default=None, help="sentence-transformers model name or path")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="qa", description="Extractive question answering over your documents.")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="(re)build the index of a corpus folder")
+    _paths(p)
+    p.add_argument("--max-chars", type=int, default=None, help="largest chunk, in characters (default 1000)")
+    p.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring chunks (default 1)")
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    _paths(p)
+    p.add_argument("--top-k", type=int, default=3, help="how many quotes to show")
+    p.add_argument("--threshold", type=float, default=None, help="confidence needed to answer (0-1)")
+    p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+
+    p = sub.add_parser("serve", help="open the chat in the browser (Gradio)")
+    _paths(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+
+    p = sub.add_parser("eval", help="measure answers and retrieval on labelled questions")
+    p.add_argument("--questions", default=None, help="JSONL question set (default: eval/bundled_questions.jsonl)")
+    p.add_argument("--squad", default=None, help="a SQuAD v1.1 JSON file: index all its articles and ask its questions")
+    p.add_argument("--sample", type=int, default=None, help="ask at most N questions")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", default=None, help="write the JSON report here")
+    _paths(p)
+    return ap
+
+
+def _settings(args):
+    from qa.settings import AnswerSettings, ChunkSettings
+
+    answer_kwargs = {}
+    if getattr(args, "top_k", None) is not None:
+        answer_kwargs["top_k"] = args.top_k
+        answer_kwargs["candidates"] = max(8, args.top_k)
+    if getattr(args, "threshold", None) is not None:
+        answer_kwargs["threshold"] = args.threshold
+    if getattr(args, "retriever", None):
+        answer_kwargs["retriever"] = args.retriever
+    chunk_kwargs = {}
+    if getattr(args, "max_chars", None) is not None:
+        chunk_kwargs["max_chars"] = args.max_chars
+    if getattr(args, "overlap", None) is not None:
+        chunk_kwargs["overlap_sentences"] = args.overlap
+    return AnswerSettings(**answer_kwargs), ChunkSettings(**chunk_kwargs)
+
+
+def cmd_index(args) -> int:
+    from qa.api import build, default_corpus, default_index
+    from qa.documents import scan_corpus
+
+    _, chunking = _settings(args)
+    corpus, index = args.corpus or default_corpus(), args.index or default_index()
+    _, skipped = scan_corpus(corpus)
+    for s in skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    t0 = time.perf_counter()
+    manifest = build(corpus, index, model=args.model, chunking=chunking, progress=True)
+    c = manifest.counts
+    print(
+        f"indexed {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
+        f"with {manifest.model} into {index} in {time.perf_counter() - t0:.1f}s"
+    )
+    return 0
+
+
+def format_answer(a) -> str:
+    lines = []
+    if a.found:
+        lines.append(f"{a.text}")
+        lines.append(f"  (confidence {a.confidence:.2f}; {a.source}, characters {a.start}-{a.end})")
+    else:
+        lines.append(f"Not found in the documents (confidence {a.confidence:.2f}).")
+        if a.quotes:
+            lines.append("Nearest passages, which may not answer it:")
+    for i, q in enumerate(a.quotes, 1):
+        lines.append("")
+        lines.append(f"[{i}] {q.citation()}")
+        lines.append(f"    “{q.text}”")
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    from qa.api import QA, check_question
+
+    settings, chunking = _settings(args)
+    check_question(args.question, settings.max_question_chars)
+    bot = QA.load(args.index, corpus=args.corpus, model=args.model, chunking=chunking, settings=settings)
+    a = bot.answer(args.question)
+    print(json.dumps(a.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(a))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import main as serve
+
+    argv = ["--host", args.host, "--port", str(args.port)]
+    for flag in ("index", "corpus", "model"):
+        if getattr(args, flag):
+            argv += [f"--{flag}", getattr(args, flag)]
+    return serve(argv) or 0
+
+
+def cmd_eval(args) -> int:
+    from qa.evaluation import main as run_eval
+
+    return run_eval(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="qa: %(message)s")
+    try:
+        return {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}[args.command](args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

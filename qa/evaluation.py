@@ -1,0 +1,230 @@
+"""`qa eval`: answer and retrieval quality on labelled questions.
+
+Two kinds of sets:
+- a JSONL question set over a corpus (default: eval/bundled_questions.jsonl over
+  the bundled corpus); each line has "question", "type", "answers" (gold
+  spans, [] when the documents don't answer) and, for follow-ups, "history";
+- a SQuAD v1.1 JSON file: every article becomes one document (paragraphs
+  separated by blank lines), all are indexed together, every question is asked
+  against the whole set.
+
+Every retriever variant is run on the same questions, side by side.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import re
+import statistics
+import string
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from qa.api import PROJECT_ROOT, QA
+from qa.embedding import Embedder, SentenceTransformerEmbedder
+from qa.settings import RETRIEVERS, AnswerSettings
+
+DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "bundled_questions.jsonl"
+CACHE = PROJECT_ROOT / "eval" / ".cache"
+RECALL_DEPTH = 10
+
+
+# --- SQuAD's official answer normalization and scores -------------------------------------------
+def normalize_answer(s: str) -> str:
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in set(string.punctuation))
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = collections.Counter(p) & collections.Counter(g)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(p), same / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def contains(text: str, gold: str) -> bool:
+    return bool(normalize_answer(gold)) and normalize_answer(gold) in normalize_answer(text)
+
+
+# --- question sets ------------------------------------------------------------------------------
+def load_questions(path: str | Path) -> list[dict]:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            item = json.loads(line)
+            item.setdefault("id", f"q{n}")
+            item.setdefault("type", "fact" if item.get("answers") else "unanswerable")
+            out.append(item)
+    return out
+
+
+def squad_corpus(squad_file: str | Path, corpus_dir: Path) -> list[dict]:
+    """Write one document per SQuAD article into `corpus_dir`; return its questions with gold places."""
+    data = json.loads(Path(squad_file).read_text(encoding="utf-8"))["data"]
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for i, article in enumerate(data):
+        name = f"{i:02d}_{re.sub(r'[^A-Za-z0-9_-]+', '_', article['title'])[:60]}.txt"
+        parts, offset = [], 0
+        for para in article["paragraphs"]:
+            context = para["context"].strip()
+            span = (offset, offset + len(context))
+            parts.append(context)
+            offset += len(context) + 2
+            for qa in para["qas"]:
+                questions.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "type": "squad",
+                        "answers": sorted({a["text"] for a in qa["answers"]}),
+                        "source": name,
+                        "paragraph": span,
+                    }
+                )
+        text = "\n\n".join(parts) + "\n"
+        path = corpus_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return questions
+
+
+class CachedEmbedder:
+    """Wraps an embedder so that each variant re-uses the query vectors of the others."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.cache: dict[str, object] = {}
+
+    def encode_queries(self, texts):
+        import numpy as np
+
+        missing = [t for t in texts if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.inner.encode_queries(missing), strict=True))
+        return np.vstack([self.cache[t] for t in texts])
+
+    def encode_passages(self, texts, progress=False):
+        return self.inner.encode_passages(texts, progress=progress)
+
+
+# --- running -----------------------------------------------------------------------------------
+def _rank_of_gold(bot: QA, item: dict, mode: str) -> int | None:
+    """1-based rank of the first retrieved chunk inside the gold paragraph (SQuAD sets)."""
+    from qa.conversation import contextualize
+
+    query = contextualize(item["question"], item.get("history"))
+    qvec = bot.embedder.encode_queries([query])[0]
+    lo, hi = item["paragraph"]
+    for hit in bot.retriever.search(query, qvec, RECALL_DEPTH, mode):
+        c = hit.chunk
+        if c.source == item["source"] and lo <= c.start and c.end <= hi:
+            return hit.rank + 1
+    return None
+
+
+def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
+    variant = QA(bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration)
+    rows, latencies = [], []
+    for item in questions:
+        t0 = time.perf_counter()
+        a = variant.answer(item["question"], item.get("history"))
+        latencies.append(time.perf_counter() - t0)
+        golds = item["answers"]
+        row = {"id": item["id"], "type": item["type"], "found": a.found, "text": a.text, "conf": a.confidence}
+        if golds:
+            row["correct"] = a.found and any(contains(a.text, g) for g in golds)
+            row["hit3"] = any(contains(q.text, g) for q in a.quotes[:3] for g in golds)
+            row["f1"] = max(f1_score(a.text, g) for g in golds) if a.found else 0.0
+            row["em"] = max(exact_match(a.text, g) for g in golds) if a.found else 0.0
+        if "paragraph" in item:
+            row["rank"] = _rank_of_gold(variant, item, mode)
+        rows.append(row)
+    return {"rows": rows, "latencies": latencies}
+
+
+def summarize(result: dict) -> dict:
+    rows = result["rows"]
+    ans = [r for r in rows if "correct" in r]
+    una = [r for r in rows if "correct" not in r]
+    mean = lambda xs: round(sum(xs) / len(xs), 3) if xs else None  # noqa: E731
+    s = {
+        "questions": len(rows),
+        "answer_accuracy": mean([r["correct"] for r in ans]),
+        "hit@3": mean([r["hit3"] for r in ans]),
+        "exact_match": mean([r["em"] for r in ans]),
+        "f1": mean([r["f1"] for r in ans]),
+        "abstention": mean([not r["found"] for r in una]),
+        "false_abstention": mean([not r["found"] for r in ans]),
+    }
+    ranked = [r for r in rows if "rank" in r]
+    if ranked:
+        s["recall@1"] = mean([r["rank"] == 1 for r in ranked])
+        s["recall@5"] = mean([r["rank"] is not None and r["rank"] <= 5 for r in ranked])
+        s["mrr@10"] = mean([1 / r["rank"] if r["rank"] else 0.0 for r in ranked])
+    lat = sorted(result["latencies"])
+    s["p50_ms"] = round(1000 * statistics.median(lat), 1)
+    s["p95_ms"] = round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1)
+    by_type = collections.defaultdict(list)
+    for r in ans:
+        by_type[r["type"]].append(r["correct"])
+    s["accuracy_by_type"] = {t: mean(v) for t, v in sorted(by_type.items())}
+    return s
+
+
+def print_table(title: str, summaries: dict[str, dict]) -> None:
+    keys = [k for k in next(iter(summaries.values())) if k != "accuracy_by_type"]
+    print(f"\n{title}")
+    print(f"{'metric':<18}" + "".join(f"{m:>10}" for m in summaries))
+    for k in keys:
+        cells = [summaries[m].get(k) for m in summaries]
+        print(f"{k:<18}" + "".join(f"{'-' if c is None else c:>10}" for c in cells))
+    types = sorted({t for s in summaries.values() for t in s["accuracy_by_type"]})
+    for t in types:
+        cells = [summaries[m]["accuracy_by_type"].get(t) for m in summaries]
+        print(f"{'  acc ' + t:<18}" + "".join(f"{'-' if c is None else c:>10}" for c in cells))
+
+
+def evaluate(bot: QA, questions: list[dict], title: str) -> dict:
+    results = {mode: score_variant(bot, questions, mode) for mode in RETRIEVERS}
+    summaries = {mode: summarize(r) for mode, r in results.items()}
+    print_table(title, summaries)
+    return {"title": title, "summary": summaries, "rows": {m: r["rows"] for m, r in results.items()}}
+
+
+def main(args) -> int:
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder.load(args.model) if args.model else SentenceTransformerEmbedder.load()
+    )
+    settings = AnswerSettings()
+    reports = []
+    rng = random.Random(args.seed)
+    if args.squad:
+        name = Path(args.squad).stem
+        corpus_dir = CACHE / name / "corpus"
+        questions = squad_corpus(args.squad, corpus_dir)
+        bot = QA.load(CACHE / name / "index", corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
+    else:
+        questions = load_questions(args.questions or DEFAULT_QUESTIONS)
+        bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
+    if args.sample and args.sample < len(questions):
+        questions = rng.sample(questions, args.sample)
+    title = f"{args.squad or args.questions or DEFAULT_QUESTIONS.relative_to(PROJECT_ROOT)}: {len(questions)} questions"
+    reports.append(evaluate(bot, questions, title))
+    report_path = Path(args.report) if args.report else PROJECT_ROOT / "eval" / "reports" / "latest.json"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nreport: {report_path}")
+    return 0
