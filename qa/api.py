@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 
 from qa.answers import Answer, Quote
@@ -20,11 +21,10 @@ from qa.conversation import contextualize
 from qa.documents import load_corpus
 from qa.embedding import Embedder, SentenceTransformerEmbedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
-from qa.extraction import Calibration, candidates, clause_window, features
+from qa.extraction import Calibration, Extract, extract
 from qa.index import LoadedIndex, Manifest, build_index, load_index, read_manifest
 from qa.retrieval import Retriever
 from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
-from qa.spans import best_span
 from qa.threads import pin_threads
 
 log = logging.getLogger(__name__)
@@ -171,46 +171,52 @@ class QA:
         pin_threads(1)
         return cls(index, embedder or SentenceTransformerEmbedder.load(model), settings)
 
-    def answer(self, question: str, history: list | None = None, *, top_k: int | None = None) -> Answer:
-        """Answer one question from the documents, using `history` for follow-ups."""
+    def read(
+        self, question: str, history: list | None = None, *, exclude: Callable[[Chunk], bool] | None = None
+    ) -> tuple[str, Extract | None]:
+        """The query made of the question and history, and the chosen extract with its features.
+
+        `exclude(chunk)` true leaves a chunk out (used to measure and calibrate abstention).
+        """
         question = check_question(question, self.settings.max_question_chars)
-        settings = self.settings if top_k is None else replace(self.settings, top_k=top_k)
         query = contextualize(question, history)
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
-        hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever)
-        ranked = candidates(query, qvec, hits, self.retriever)
-        if not ranked:
+        hits = self.retriever.search(query, qvec, self.settings.candidates, self.settings.retriever, exclude=exclude)
+        return query, extract(question, query, qvec, hits, self.retriever)
+
+    def answer(
+        self,
+        question: str,
+        history: list | None = None,
+        *,
+        top_k: int | None = None,
+    ) -> Answer:
+        """Answer one question from the documents, using `history` for follow-ups."""
+        question = check_question(question, self.settings.max_question_chars)
+        settings = self.settings if top_k is None else replace(self.settings, top_k=top_k)
+        query, got = self.read(question, history)
+        if got is None:
             return Answer(question=question, found=False, text="", confidence=0.0, query=query)
-        best = ranked[0]
-        confidence = self.calibration.confidence(features(best, ranked[1] if len(ranked) > 1 else None))
+        confidence = self.calibration.confidence(got.features)
         found = confidence >= settings.threshold
+        best = got.candidate
         doc = self.index.texts[best.hit.chunk.source]
-        start, end = self._extract(question, query, doc, best)
-        quotes = self._quotes(ranked, settings.top_k, (start, end) if found else None)
+        quotes = self._quotes(got.ranked, settings.top_k, (got.start, got.end) if found else None)
         if not found:
-            return Answer(question, False, "", confidence, quotes, query=query)
+            return Answer(question, False, "", confidence, quotes, sentence=doc[best.start : best.end], query=query)
         return Answer(
             question=question,
             found=True,
-            text=doc[start:end],
+            text=doc[got.start : got.end],
             confidence=confidence,
             quotes=quotes,
             source=best.hit.chunk.source,
-            start=start,
-            end=end,
+            start=got.start,
+            end=got.end,
             sentence=doc[best.start : best.end],
             query=query,
         )
-
-    def _extract(self, question: str, query: str, doc: str, best) -> tuple[int, int]:
-        """The typed span answering the question inside the best sentence, else its best clause."""
-        typed = question if query.startswith(question) else query
-        idf = lambda t: self.retriever.term_idf(t) / self.retriever.max_idf  # noqa: E731
-        span = best_span(typed, doc, best.start, best.end, idf=idf, context=query)
-        if span is not None:
-            return span.start, span.end
-        return clause_window(doc, best.start, best.end, query, self.retriever)
 
     def _quotes(self, ranked, k: int, highlight: tuple[int, int] | None) -> tuple[Quote, ...]:
         quotes: list[Quote] = []

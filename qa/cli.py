@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, default=None, help="ask at most N questions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", default=None, help="write the JSON report here")
+    p.add_argument(
+        "--fit-calibration", action="store_true", help="with --squad: refit qa/calibration.json before measuring"
+    )
     _paths(p)
     return ap
 

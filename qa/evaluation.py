@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.api import PROJECT_ROOT, QA
+from qa.extraction import Calibration
 from qa.embedding import Embedder, SentenceTransformerEmbedder
 from qa.settings import RETRIEVERS, AnswerSettings
 
@@ -219,6 +220,18 @@ def main(args) -> int:
     else:
         questions = load_questions(args.questions or DEFAULT_QUESTIONS)
         bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
+    if getattr(args, "fit_calibration", False):
+        from qa.calibration import fit_and_save
+
+        if not args.squad:
+            raise SystemExit("--fit-calibration needs --squad")
+        articles = sorted({q["source"] for q in questions})
+        train_docs = set(articles[::2])
+        train = [q for q in questions if q["source"] in train_docs]
+        test = [q for q in questions if q["source"] not in train_docs]
+        report = fit_and_save(bot, train, test, Path(args.squad).name)
+        print(json.dumps(report, indent=1))
+        bot.calibration = Calibration.load()
     if args.sample and args.sample < len(questions):
         questions = rng.sample(questions, args.sample)
     title = f"{args.squad or args.questions or DEFAULT_QUESTIONS.relative_to(PROJECT_ROOT)}: {len(questions)} questions"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.retrieval import Hit, Retriever
+from qa.spans import OTHER, best_span, classify
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
@@ -89,9 +90,62 @@ def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriev
     return out
 
 
-def features(best: Candidate, runner_up: Candidate | None) -> tuple[float, ...]:
-    margin = best.score - runner_up.score if runner_up else 0.5
-    return (best.dense, best.coverage, best.context, best.hit.dense, margin)
+FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
+_PROPER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)")
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The chosen sentence, the extract inside it, and the features its confidence is read from."""
+
+    candidate: Candidate
+    start: int
+    end: int
+    features: tuple[float, ...]
+    ranked: tuple[Candidate, ...]
+
+
+def name_coverage(question: str, sentence: str, heading: str) -> float:
+    """Share of the question's proper names found in the sentence (or its heading); 1 if it names none."""
+    names = {t for m in _PROPER.finditer(question.strip()) for t in terms(m.group())}
+    if not names:
+        return 1.0
+    return len(names & set(terms(sentence + " " + heading))) / len(names)
+
+
+def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> Extract | None:
+    """Pick the sentence and the words in it that answer `question` (made whole as `query`)."""
+    ranked = candidates(query, qvec, hits, retriever)
+    if not ranked:
+        return None
+    typed_question = question if query.startswith(question) else query
+    qtype = classify(typed_question)
+    typed = qtype.kind != OTHER or qtype.plural
+    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    scored = []
+    for cand in ranked[:5]:
+        text = retriever.index.texts[cand.hit.chunk.source]
+        span = best_span(typed_question, text, cand.start, cand.end, idf=idf, context=query) if typed else None
+        scored.append((cand.score + (0.15 if span else 0.0), cand, span))
+    scored.sort(key=lambda x: x[0], reverse=True)
+    key, best, span = scored[0]
+    text = retriever.index.texts[best.hit.chunk.source]
+    if span is not None:
+        start, end = span.start, span.end
+    else:
+        start, end = clause_window(text, best.start, best.end, query, retriever)
+    margin = key - scored[1][0] if len(scored) > 1 else 0.5
+    feats = (
+        best.dense,
+        best.coverage,
+        best.context,
+        best.hit.dense,
+        margin,
+        1.0 if qtype.kind != OTHER and span is None else 0.0,
+        name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
+    )
+    order = [best] + [c for c in ranked if c is not best]
+    return Extract(best, start, end, feats, tuple(order))
 
 
 def clause_window(text: str, start: int, end: int, query: str, retriever: Retriever) -> tuple[int, int]:

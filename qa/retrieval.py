@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import bm25s
@@ -60,10 +61,16 @@ class Retriever:
         top = np.argsort(-scores)[:k]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def search(self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid") -> list[Hit]:
-        depth = min(len(self.chunks), max(k * 4, 50))
+    def search(
+        self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid", exclude: Callable[[Chunk], bool] | None = None
+    ) -> list[Hit]:
+        """The best `k` chunks for a query, leaving out the chunks for which `exclude(chunk)` is true."""
+        depth = min(len(self.chunks), max(k * 4, 50) * (4 if exclude else 1))
         dense = self._dense(qvec, depth) if mode in ("hybrid", "dense") else {}
         lexical = self._bm25(query, depth) if mode in ("hybrid", "bm25") else {}
+        if exclude:
+            dense = {c: s for c, s in dense.items() if not exclude(self.chunks[c])}
+            lexical = {c: s for c, s in lexical.items() if not exclude(self.chunks[c])}
         fused: dict[int, float] = {}
         for ranking in (dense, lexical):
             for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):

@@ -1,10 +1,13 @@
 """Answer types and typed candidate spans inside a sentence.
 
 A question's wording says what kind of words answer it: a name for "who", a
-date for "when", a number for "how many", a list for "which ... are". Inside
-the chosen sentence, spans of that kind that are not the question's own words
-are candidates; the one nearest to the question's words in the sentence wins.
-No confident candidate means the whole sentence (or clause) stays the answer.
+date for "when", a count for "how many", money for "how much did ... pay", a
+list for "which ... are". Inside a sentence, spans of that kind that are not
+just the question's own words are candidates; they are scored by how new and
+informative their words are, how close they stand to the question's words in
+the sentence, and whether they carry the question's focus noun ("which
+*university*" -> "Tsinghua University"). No candidate means the sentence (or
+its best clause) stays the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from qa.text import STOPWORDS, WORD, terms
 
-NAME, DATE, NUMBER, OTHER = "name", "date", "number", "other"
+NAME, DATE, NUMBER, COUNT, MONEY, OTHER = "name", "date", "number", "count", "money", "other"
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -27,81 +30,78 @@ _DATE = re.compile(
     rf"{_MONTH},?\s+{_YEAR}|{_YEAR}(?:\s*[–-]\s*\d{{2,4}})?|\d{{1,2}}(?:st|nd|rd|th)\s+century|"
     rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\b"
 )
-_NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "twenty thirty forty fifty hundred hundreds thousand thousands million millions billion dozen dozens"
+_MONTH_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
 )
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty thirty "
+    "forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million millions billion "
+    "billions dozen dozens"
+).split()
+_SCALE = r"(?:\s?(?:%|(?:percent|per cent|million|billion|trillion|thousand)\b))?"
 _NUMBER = re.compile(
     r"(?:\b(?:about|over|nearly|almost|around|approximately|more than|less than|up to|at least)\s+)?"
-    r"(?:[$£€¥]\s?)?(?:\d[\d,]*(?:\.\d+)?|\b(?:" + "|".join(_NUMBER_WORDS.split()) + r")\b)"
-    r"(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand))?"
-    r"(?:\s+(?!and\b|or\b|of\b|in\b|to\b|the\b|by\b|from\b)[a-z][a-z-]+){0,1}"
+    r"(?:[$£€¥]\s?)?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b)"
+    + _SCALE
+    + r"(?:\s+(?!(?:and|or|of|in|to|the|by|from|at|on|for|with|was|were|is|are)\b)[a-z][a-z-]+)?"
 )
-_CAP = r"(?:[A-Z][\w’'&.-]*[\w.]|[A-Z]|\d+[A-Za-z][\w-]*)"
-_NAME = re.compile(rf"{_CAP}(?:(?:\s+(?:of|for|and|the|de|la|von|van|&|on))*\s+{_CAP})*")
+_MONEY_WORDS = re.compile(r"[$£€¥]|\b(?:dollars?|yuan|rmb|euros?|pounds?|cents?|usd|cny)\b", re.I)
+_CAP = r"(?:[A-Z][\w’'&.-]*[\w.]|[A-Z]|[a-z]+[A-Z][\w-]*|\d+[A-Za-z][\w-]*)"
+_NAME = re.compile(rf"{_CAP}(?:(?:[ \t]+(?:of|for|the|de|la|von|van|&|on|at))*[ \t]+{_CAP})*")
 _QUOTED = re.compile(r"“([^”]{2,120})”|\"([^\"]{2,120})\"")
-_LEADING = frozenset(STOPWORDS) | frozenset(
-    [
-        "meanwhile",
-        "notably",
-        "similarly",
-        "likewise",
-        "however",
-        "furthermore",
-        "lastly",
-        "concurrently",
-        "despite",
-        "according",
-        "following",
-        "among",
-        "although",
-        "because",
-        "before",
-        "after",
-        "during",
-        "since",
-        "while",
-    ]
+_LEADING = STOPWORDS | frozenset(
+    "meanwhile notably similarly likewise however furthermore lastly concurrently despite according "
+    "following among although because before after during since while for in on at as by".split()
 )
+_ORG_WORDS = frozenset(
+    "company companies technology technologies university department government administration institute "
+    "bank group inc ltd corporation council ministry commission center centre laboratory school".split()
+)
+_STRONG_TRIGGER = re.compile(r"\b(?:including|include|includes|such as|like|namely|covering|comprising)\s+|:\s*", re.I)
+_WEAK_TRIGGER = re.compile(r"\b(?:in|on|of|are|were|as|by|from|with)\s+", re.I)
+_AUX = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|to)\b"
 
 _DATE_Q = re.compile(
     r"^\s*(?:when|since when|until when)\b|\b(?:what|which|in what|in which)\s+(?:year|month|date|day|decade|"
-    r"century|period|time)\b",
+    r"century|time)\b|\bhow long ago\b",
     re.I,
 )
+_MONEY_Q = re.compile(
+    r"\bhow much (?:money|funding|capital)\b|\bhow much\b.*\b(?:pay|paid|raise|raised|cost|spend|spent|invest|"
+    r"fine|fined|earn|worth|sell|sold|charge)\b|\b(?:what|which) (?:is |was )?(?:the )?(?:price|cost|fine)\b",
+    re.I,
+)
+_COUNT_Q = re.compile(r"\bhow many\b|\b(?:what|which) number\b", re.I)
 _NUMBER_Q = re.compile(
-    r"\bhow\s+(?:many|much|long|old|far|big|large|tall|high|often)\b|\b(?:what|which)\s+(?:percentage|percent|"
-    r"number|share|proportion|amount|fraction|age|population)\b",
+    r"\bhow\s+(?:much|long|old|far|big|large|tall|high|often)\b|\b(?:what|which)\s+(?:percentage|percent|"
+    r"share|proportion|amount|fraction|age|population|size)\b",
     re.I,
 )
 _NAME_Q = re.compile(
-    r"^\s*(?:who|whom|whose|where)\b|\bwhich\s+(?!of\b)[a-z]|\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:company|companies|firm|firms|"
-    r"organi[sz]ations?|agency|agencies|body|bodies|institutions?|universit(?:y|ies)|person|people|city|cities|"
-    r"country|countries|state|states|team|teams|group|groups|brand|product|model|models|chatbot|chat robot|"
-    r"startups?|platform|engine|name|names|individual|leader|founder|player|players|network|band|artist|"
-    r"place|region|province|nation|nations|river|school|church|club|party|title)\b|\bwhat\s+is\s+the\s+name\b|"
-    r"\b(?:called|named|known as|dubbed|nicknamed)\b",
+    r"^\s*(?:who|whom|whose|where)\b|\bwhich\s+[a-z]|\bwhat\s+(?:[\w-]+\s+){0,2}?(?:company|companies|"
+    r"firm|firms|organi[sz]ations?|agency|agencies|body|institution|universit(?:y|ies)|person|people|city|"
+    r"cities|country|countries|state|team|brand|product|model|chatbot|robot|startup|platform|engine|name|names|"
+    r"nickname|title|lab|laboratory|nation|place|region|group)\b|\b(?:called|named|known as|dubbed|nicknamed)\b",
     re.I,
 )
+_SUBJECT_Q = re.compile(rf"^\s*(?:who|(?:which|what)\s+[\w’'-]+)\s+(?!{_AUX})([a-z-]+(?:ed|s))\b", re.I)
+_FOCUS = re.compile(rf"\b(?:which|what|whose)\s+((?:[\w’'-]+\s+){{0,4}}?)(?={_AUX})", re.I)
+_FOCUS_ONE = re.compile(r"\b(?:which|what|whose)\s+([\w’'-]+)", re.I)
 _PLURAL_Q = re.compile(
-    r"\b(?:which|what|who)\s+(?:\w+\s+){0,2}?(?:are|were)\b|\b(?:which|what)\s+(?:\w+\s+){0,2}?\w+(?<!s)s\b"
-    r"|\bwhich\s+(?:two|three|four|five)\b|\blist\b",
+    r"\b(?:which|what|who)\s+(?:[\w-]+\s+){0,5}?(?:are|were|have)\b|\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
+    r"[\w-]+(?<!s)s\b|\b(?:which|what)\s+(?:two|three|four|five|six)\b|\blist\b",
     re.I,
 )
 
 
-def answer_type(question: str) -> str:
-    if _DATE_Q.search(question):
-        return DATE
-    if _NUMBER_Q.search(question):
-        return NUMBER
-    if _NAME_Q.search(question):
-        return NAME
-    return OTHER
+@dataclass(frozen=True)
+class QuestionType:
+    """What kind of words answer a question; `focus` holds the stems of its wh-noun phrase."""
 
-
-def wants_list(question: str) -> bool:
-    return bool(_PLURAL_Q.search(question))
+    kind: str
+    plural: bool
+    focus: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -112,20 +112,37 @@ class Span:
     score: float
 
 
+def classify(question: str) -> QuestionType:
+    m = _FOCUS.search(question) or _FOCUS_ONE.search(question)
+    focus = frozenset(terms(m.group(1))) if m else frozenset()
+    if re.search(r"\bname\b", question, re.I):
+        focus |= {"name"}
+    plural = bool(_PLURAL_Q.search(question))
+    for kind, pattern in ((DATE, _DATE_Q), (MONEY, _MONEY_Q), (COUNT, _COUNT_Q), (NUMBER, _NUMBER_Q)):
+        if pattern.search(question):
+            return QuestionType(kind, False, focus)
+    if _NAME_Q.search(question):
+        return QuestionType(NAME, plural, focus)
+    return QuestionType(OTHER, plural, focus)
+
+
+def _trim_leading(text: str, a: int, b: int) -> int:
+    while a < b:
+        first = re.match(r"[\w’'&.-]+", text[a:b])
+        if not first or first.group().lower().rstrip(".") not in _LEADING:
+            break
+        a += first.end()
+        while a < b and text[a].isspace():
+            a += 1
+    return a
+
+
 def _names(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out = []
     for m in _NAME.finditer(text, start, end):
-        a, b = m.start(), m.end()
-        while a < b:
-            first = re.match(r"[\w’'&.-]+", text[a:b])
-            if first and first.group().lower().rstrip(".") in _LEADING:
-                a += first.end()
-                while a < b and text[a].isspace():
-                    a += 1
-            else:
-                break
-        b = a + len(text[a:b].rstrip(".’'"))
-        if b > a and text[a:b].rstrip("s").lower() not in _LEADING:
+        a = _trim_leading(text, m.start(), m.end())
+        b = m.end()
+        if b > a and text[a:b].lower().rstrip(".") not in _MONTH_WORDS | _LEADING:
             out.append((a, b))
     for m in _QUOTED.finditer(text, start, end):
         g = 1 if m.group(1) is not None else 2
@@ -133,32 +150,84 @@ def _names(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+_JOINER = re.compile(r"(?:”?\s*,\s*(?:and\s+|or\s+)?(?:an?\s+|the\s+)?“?|”?\s+(?:and|or)\s+(?:an?\s+|the\s+)?“?)")
+
+
 def _merge_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join name spans separated by ', ', ' and ', ', and ' into one list span."""
-    spans = sorted(set(spans))
+    """Join name spans separated by ', ', ' and ', ', and ' into list spans."""
     merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and re.fullmatch(
-            r"(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|”?\s*(?:and|,)\s*(?:a\s+)?“?)", text[merged[-1][1] : a]
-        ):
+    for a, b in sorted(set(spans)):
+        if merged and a >= merged[-1][1] and _JOINER.fullmatch(text[merged[-1][1] : a]):
             merged[-1] = (merged[-1][0], b)
         elif not merged or a >= merged[-1][1]:
             merged.append((a, b))
-    return merged
+    return [s for s in merged if re.search(r",|\band\b|\bor\b", text[s[0] : s[1]])]
 
 
-def candidate_spans(text: str, start: int, end: int, kind: str, plural: bool) -> list[tuple[int, int]]:
+def _list_start(text: str, start: int, first_end: int) -> int | None:
+    """Where the items of a list ending before `first_end` begin.
+
+    Walks back over short comma-separated items to the nearest introducing word:
+    a strong one ("including", "such as", ":") anywhere in the last few items wins,
+    else a preposition ("in", "of") in the first item, else the first short item.
+    """
+    pos, items_start, fallback = first_end, None, None
+    for _ in range(8):
+        comma = text.rfind(",", start, pos)
+        seg_start = comma + 1 if comma >= 0 else start
+        strong = _STRONG_TRIGGER.search(text, seg_start, pos)
+        if strong:
+            return strong.end()
+        n_words = len(text[seg_start:pos].split())
+        if fallback is None:
+            weak = list(_WEAK_TRIGGER.finditer(text, seg_start, pos))
+            if weak:
+                fallback = weak[-1].end()
+            elif n_words > 4:
+                fallback = items_start
+        if n_words > 8 or comma < 0:
+            break
+        items_start, pos = seg_start, comma
+    return fallback if fallback is not None else items_start
+
+
+def _enumerations(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Lists of short phrases: 'content generation, data labeling, and 2D/3D digital human generation'."""
+    out = []
+    for m in re.finditer(r",?\s+(?:and|or)\s+", text[start:end]):
+        last_start = start + m.end()
+        stop = re.search(r"[,.;:!?”)]|\s(?:which|that|while|who|to|in|for|with)\s", text[last_start:end])
+        last_end = last_start + (stop.start() if stop else end - last_start)
+        first = _list_start(text, start, start + m.start())
+        if first is None or len(text[last_start:last_end].split()) > 6:
+            continue
+        first = _trim_leading(text, first, last_end)
+        if first < last_end:
+            out.append((first, last_end))
+    return out
+
+
+def candidate_spans(text: str, start: int, end: int, qtype: QuestionType) -> list[tuple[int, int]]:
+    kind = qtype.kind
     if kind == DATE:
         return [(m.start(), m.end()) for m in _DATE.finditer(text, start, end)]
-    if kind == NUMBER:
-        return [
-            (m.start(), m.end())
-            for m in _NUMBER.finditer(text, start, end)
-            if any(c.isdigit() for c in m.group()) or m.group().split()[-1].lower() in _NUMBER_WORDS.split()
-        ]
+    if kind in (NUMBER, COUNT, MONEY):
+        spans = []
+        for m in _NUMBER.finditer(text, start, end):
+            value = m.group()
+            if not any(c.isdigit() for c in value) and not set(value.lower().split()) & set(_NUMBER_WORDS):
+                continue
+            if kind == MONEY and not _MONEY_WORDS.search(text[max(start, m.start() - 2) : m.end() + 12]):
+                continue
+            if kind == COUNT and (re.search(r"%|percent", value) or re.fullmatch(_YEAR, value.strip())):
+                continue
+            spans.append((m.start(), m.end()))
+        return spans
     if kind == NAME:
         names = _names(text, start, end)
-        return _merge_lists(text, names) + names if plural else names
+        return names + _merge_lists(text, names) + (_enumerations(text, start, end) if qtype.plural else [])
+    if qtype.plural:
+        return _enumerations(text, start, end)
     return []
 
 
@@ -167,29 +236,37 @@ def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
         if text[b - 1] == "." and re.search(r"\b(?:[A-Z]\.)+$|\b(?:Ltd|Inc|Co|Corp|Jr|Sr)\.$", text[a:b]):
             break
         b -= 1
+    while a < b and text[a] in " “\"‘(":
+        a += 1
     return a, b
 
 
-def best_span(question: str, text: str, start: int, end: int, idf=None, context: str = "") -> Span | None:
+def _person_like(span: str) -> bool:
+    parts = span.split()
+    return 2 <= len(parts) <= 4 and all(p[:1].isupper() for p in parts) and not {p.lower() for p in parts} & _ORG_WORDS
+
+
+def best_span(
+    question: str, text: str, start: int, end: int, idf=None, context: str = ""
+) -> Span | None:
     """The typed span of sentence text[start:end] that answers `question`, or None.
 
     `idf(term)` (0..1, rarer is higher) favours informative spans over common words;
     `context` (earlier turns of a conversation) adds words an answer should not repeat.
     """
-    kind = answer_type(question)
-    if kind == OTHER:
-        return None
-    plural = wants_list(question)
-    q_terms = set(terms(question)) | set(terms(context))
+    qtype = classify(question)
+    q_terms = (set(terms(question)) | set(terms(context))) - qtype.focus
     tokens = [(m.start(), m.end()) for m in WORD.finditer(text, start, end)]
     anchors = [i for i, (a, b) in enumerate(tokens) if set(terms(text[a:b])) & q_terms]
+    who = re.match(r"\s*(?:who|whom)\b", question, re.I) is not None
+    subject = _SUBJECT_Q.match(question)
+    verb = set(terms(subject.group(1))) if subject else set()
+    verb_at = next((t[0] for t in tokens if verb and set(terms(text[t[0] : t[1]])) & verb), None)
     best: Span | None = None
-    for a, b in candidate_spans(text, start, end, kind, plural):
+    for a, b in candidate_spans(text, start, end, qtype):
         a, b = _strip_span(text, a, b)
         span_terms = set(terms(text[a:b]))
-        if not span_terms and kind == NAME:
-            continue
-        if span_terms and span_terms <= q_terms:
+        if b <= a or (span_terms and span_terms <= q_terms) or (not span_terms and qtype.kind == NAME):
             continue
         novel = len(span_terms - q_terms) / max(1, len(span_terms))
         first = next((i for i, t in enumerate(tokens) if t[1] > a), len(tokens))
@@ -198,8 +275,15 @@ def best_span(question: str, text: str, start: int, end: int, idf=None, context:
         distance = min(gaps, default=20)
         informative = max((idf(t) for t in span_terms - q_terms), default=0.0) if idf else 0.5
         score = novel + 0.5 * informative - 0.04 * min(distance, 20)
-        if plural and re.search(r",|\band\b", text[a:b]):
+        if span_terms & qtype.focus:
             score += 0.3
+        if who and _person_like(text[a:b]):
+            score += 0.25
+        if verb_at is not None and b <= verb_at:
+            score += 0.3
+        is_list = bool(re.search(r",|\band\b|\bor\b", text[a:b]))
+        if is_list:
+            score += 0.3 if qtype.plural else -0.3
         if best is None or score > best.score:
-            best = Span(a, b, kind, score)
+            best = Span(a, b, qtype.kind, score)
     return best

@@ -5,28 +5,32 @@
 API endpoints, for `gradio_client.Client("http://127.0.0.1:7860/")`:
 
     history = client.predict("Which company launched Pangu Chat?", [], api_name="/chat")
-    # -> the history with the question and the reply appended: a list of
-    #    {"role": "user"|"assistant", "content": str} dicts; history[-1]["content"] is the reply.
-    #    Pass it back as the second argument to ask a follow-up.
+    # in:  message (str), history (list of {"role": "user"|"assistant", "content": ...} dicts; [] to start)
+    # out: the history with the question and the reply appended. Gradio 6 sends each content as a
+    #      list of parts, [{"type": "text", "text": "..."}]; the reply (Markdown) is
+    #      history[-1]["content"][0]["text"]. Pass the history back to ask a follow-up.
+    #      A bad question (empty, too long) gets an assistant message starting "⚠️ ", never an exception.
     status = client.predict(api_name="/rebuild")
-    # -> "Indexed N documents, M chunks · model … · built …"
+    # in: nothing; out: "Indexed N documents, M chunks · model … · built …", or "⚠️ <why not>"
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import threading
 from collections.abc import Callable
 
 import gradio as gr
 
-from qa.api import QA, build, corpus_of, default_qa
+from qa.api import QA, build, corpus_of, default_qa, reset_default
 from qa.errors import QAError
 from qa.threads import pin_threads
 from ui.render import escape, example_questions, render_answer, render_error
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+log = logging.getLogger(__name__)
 
 TITLE = "Ask your documents"
 DESCRIPTION = "Answers are quotes from your documents, each with the file, paragraph and line it comes from."
@@ -73,6 +77,9 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
             reply = render_answer(holder.get().answer(message, history))
         except QAError as exc:
             reply = render_error(exc)
+        except Exception as exc:  # a bug: say so in the chat, keep the app up
+            log.exception("could not answer %r", message)
+            reply = render_error(RuntimeError(f"could not answer ({type(exc).__name__}); see the server log"))
         asked = [{"role": "user", "content": escape(message)}] if message and message.strip() else []
         return [*history, *asked, {"role": "assistant", "content": reply}]
 
@@ -89,13 +96,13 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
             return render_error(exc)
         with holder.lock:
             holder.bot = new
+        if holder.factory is default_qa:
+            reset_default()  # the cached default still holds the old index
         return describe(new, verb="Indexed")
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
-        chatbot = gr.Chatbot(
-            label="Answers", height=520, latex_delimiters=[], allow_tags=False, buttons=["copy"]
-        )
+        chatbot = gr.Chatbot(label="Answers", height=520, latex_delimiters=[], allow_tags=False, buttons=["copy"])
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question about the documents", show_label=False, scale=6)
             send = gr.Button("Ask", variant="primary", scale=1)

@@ -18,13 +18,14 @@ import re
 from collections.abc import Iterable
 
 from qa.answers import Answer, Quote
+from qa.text import STOPWORDS
 
 NOT_FOUND = "Not found in the documents."
 NEAREST = "Nearest passages (they may not answer it):"
 
 # Markdown punctuation that can start emphasis, code, links, images, headings,
 # tables, strikethrough, math or an escape; '<', '>' and '&' become HTML entities;
-# a backslash after "http"/"www" stops GFM autolinks ("http\\://", "www\\.").
+# a backslash after "http"/"www" stops GFM autolinks ("http\://", "www\.").
 _SPECIAL = re.compile(r"(?i)\b(?:https?|ftp)(?=://)|\bwww(?=\.)|[\\`*_{}\[\]()#|!~$<>&]")
 _LIST_START = re.compile(r"^(\d+)([.)])")  # "1. ", "2) " open an ordered list
 _BLOCK_START = re.compile(r"^([-+=])")  # bullet list or setext heading underline
@@ -70,11 +71,9 @@ def render_passage(quote: Quote, highlight: bool = True) -> str:
         if not text:
             lines.append(">")
             continue
-        if span and span[0] < end and span[1] > start:
-            a, b = max(span[0] - start, 0), min(span[1] - start, len(text))
-            body = f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
-        else:
-            body = escape(text)
+        a, b = (max(span[0] - start, 0), min(span[1] - start, len(text))) if span else (0, 0)
+        marked = f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
+        body = marked if a < b else escape(text)
         lines.append("> " + _line(body))
     return "\n".join(lines)
 
@@ -93,7 +92,8 @@ def render_answer(answer: Answer) -> str:
     confidence = f"confidence {answer.confidence:.2f}"
     if answer.found:
         extract = _SPACE.sub(" ", answer.text).strip()
-        parts = [f"**{escape(extract)}** ({confidence})", *_quotes(answer.quotes, highlight=True)]
+        first = f"**{escape(extract)}** ({confidence})" if extract else f"({confidence})"
+        parts = [first, *_quotes(answer.quotes, highlight=True)]
     else:
         parts = [f"{NOT_FOUND} ({confidence})"]
         if answer.quotes:
@@ -109,11 +109,7 @@ def render_error(exc: BaseException) -> str:
 
 _NAME = r"[A-Z][\w’'-]*[a-z][\w’'-]*"  # a capitalized word with a lowercase letter: "Pangu", "SenseTime"
 _ACRONYM = r"[A-Z]{2,}\b"  # "AI", "LLM" inside a name
-_ENTITY = re.compile(rf"\b(?:[A-Z][a-z]+[A-Z][\w-]*|{_NAME}(?:\s+(?:{_NAME}|{_ACRONYM})){{1,3}})\b")
-_STARTERS = frozenset(
-    "The A An In On At As For From By With This That These Those Its It Meanwhile Likewise Similarly "
-    "However Lastly Despite Notably Furthermore Another One Major According Some Many Several".split()
-)
+_ENTITY = re.compile(rf"\b(?:{_NAME}(?:\s+(?:{_NAME}|{_ACRONYM})){{1,3}}|[A-Z][a-z]+[A-Z][\w-]*)\b")
 
 
 def _entities(text: str) -> list[str]:
@@ -124,19 +120,21 @@ def _entities(text: str) -> list[str]:
             continue  # the tail of a longer name: "... of Scientific and Technological Information"
         name = m.group(0)
         first, _, rest = name.partition(" ")
-        if first in _STARTERS:
+        if first.lower() in STOPWORDS:  # "The United States", "In April": not part of the name
             name = rest if " " in rest or re.search(r"[a-z][A-Z]", rest) else ""
         if name and name not in found:
             found.append(name)
     return found
 
 
-_TAKES_THE = frozenset("States Kingdom Union Nations Republic Government Administration Department Ministry "
-                       "Institute Plan Center Centre Commission Council".split())
+_TAKES_THE = re.compile(
+    r"\b(?:States|Kingdom|Union|Nations|Republic|Government|Administration|Department|Ministry|Institute|"
+    r"Plan|Center|Centre|Commission|Council)$"
+)
 
 
 def _what_is(name: str) -> str:
-    the = "the " if name.rsplit(" ", 1)[-1] in _TAKES_THE else ""
+    the = "the " if _TAKES_THE.search(name) else ""
     return f"What is {the}{name}?"
 
 
@@ -165,17 +163,20 @@ def candidate_questions(chunks: Iterable) -> list[str]:
 def example_questions(bot, n: int = 4, min_confidence: float = 0.8, max_tries: int = 40) -> list[str]:
     """Up to `n` questions about the indexed corpus that `bot` answers (found=True), checked by asking.
 
-    A question is kept when its answer is found with some margin and the
-    extract names what the question asks about.
+    Preferred: answers found with `min_confidence` whose sentence names what the
+    question asks about; then any other found answers, in candidate order.
     """
-    examples: list[str] = []
+    good: list[str] = []
+    other: list[str] = []
     for question, name in _candidates(bot.index.chunks)[:max_tries]:
         try:
             answer = bot.answer(question)
         except Exception:
             continue
-        if answer.found and answer.confidence >= min_confidence and name.lower() in answer.text.lower():
-            examples.append(question)
-            if len(examples) == n:
-                break
-    return examples
+        if not answer.found:
+            continue
+        on_topic = name.lower() in (answer.sentence or answer.text).lower()
+        (good if on_topic and answer.confidence >= min_confidence else other).append(question)
+        if len(good) == n:
+            break
+    return (good + other)[:n]

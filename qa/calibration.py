@@ -1,0 +1,92 @@
+"""Fit the confidence model: P(the documents answer the question) from the extraction features.
+
+Labelled data comes from a SQuAD-format set: each question asked against the
+whole corpus gives features labelled 1 (its article answers it). Asked again
+with its gold paragraph left out (hard: the rest of the article is on the same
+topic) and with its whole article left out (easy), it gives features labelled
+0: the documents no longer answer it. The two negative kinds weigh half each. A logistic regression (L2, fitted by Newton's
+method) maps features to a probability; `found` is that probability reaching
+the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa.extraction import _CALIBRATION, FEATURES
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, l2: float = 1.0, steps: int = 50
+) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularized, sample-weighted logistic regression."""
+    weight = np.ones(len(y)) if weight is None else weight
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = np.eye(xb.shape[1]) * l2
+    reg[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(xb @ w)))
+        grad = xb.T @ (weight * (p - y)) + reg @ w
+        hess = (xb * (weight * p * (1 - p))[:, None]).T @ xb + reg
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def collect(bot, questions: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and weights: each question with its article, without its paragraph, without its article."""
+    xs, ys, ws = [], [], []
+    for item in questions:
+        source, (lo, hi) = item["source"], item["paragraph"]
+        runs = (
+            (None, 1.0, 1.0),
+            (lambda c, s=source, lo=lo, hi=hi: c.source == s and c.start < hi and c.end > lo, 0.0, 0.5),
+            (lambda c, s=source: c.source == s, 0.0, 0.5),
+        )
+        for exclude, label, weight in runs:
+            _, got = bot.read(item["question"], exclude=exclude)
+            if got is not None:
+                xs.append(got.features)
+                ys.append(label)
+                ws.append(weight)
+    return np.array(xs, dtype=np.float64), np.array(ys), np.array(ws)
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    order = np.argsort(scores)
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    pos = labels == 1
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / max(1, n_pos * n_neg))
+
+
+def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Path = _CALIBRATION) -> dict:
+    x, y, weight = collect(bot, train)
+    w, b = fit_logistic(x, y, weight)
+    xt, yt, _ = collect(bot, test)
+    pt = 1 / (1 + np.exp(-(xt @ w + b)))
+    report = {
+        "features": list(FEATURES),
+        "weights": [round(float(v), 5) for v in w],
+        "bias": round(b, 5),
+        "fitted_on": f"{source}: {len(train)} questions of the even-numbered articles, each with its article, "
+        "without its paragraph and without its article",
+        "fitted_at": time.strftime("%Y-%m-%d"),
+        "held_out": {
+            "questions": len(test),
+            "auc": round(auc(pt, yt), 4),
+            "accuracy_at_0.5": round(float(((pt >= 0.5) == (yt == 1)).mean()), 4),
+            "positives": int(yt.sum()),
+            "examples": len(yt),
+        },
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report

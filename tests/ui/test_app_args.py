@@ -1,0 +1,51 @@
+"""ui.app's command line, without starting a server or loading a model."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.api import default_qa
+from ui import app
+
+
+class FakeDemo:
+    def __init__(self, factory):
+        self.factory = factory
+        self.launched: dict | None = None
+
+    def launch(self, **kwargs):
+        self.launched = kwargs
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    demos: list[FakeDemo] = []
+
+    def fake_build_app(factory):
+        demos.append(FakeDemo(factory))
+        return demos[-1]
+
+    monkeypatch.setattr(app, "build_app", fake_build_app)
+    return demos
+
+
+def test_defaults_bind_loopback_and_use_the_default_bot(launched):
+    app.main([])
+    (demo,) = launched
+    assert demo.launched == {"server_name": "127.0.0.1", "server_port": 7860}
+    assert demo.factory is default_qa
+
+
+def test_index_and_corpus_options(launched, monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(app.QA, "load", classmethod(lambda cls, *a, **kw: calls.append((a, kw)) or "bot"))
+    app.main(["--index", str(tmp_path / "i"), "--corpus", str(tmp_path / "c"), "--host", "0.0.0.0", "--port", "9"])
+    (demo,) = launched
+    assert demo.launched == {"server_name": "0.0.0.0", "server_port": 9}
+    assert demo.factory() == "bot"
+    assert calls == [((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c")})]
+
+
+def test_there_is_no_share_option(launched):
+    with pytest.raises(SystemExit):
+        app.main(["--share"])
