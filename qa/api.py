@@ -168,8 +168,9 @@ class QA:
             docs, _ = load_corpus(corpus_dir)
             build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
             index = load_index(index_dir)
+        embedder = embedder or SentenceTransformerEmbedder.load(model)
         pin_threads(1)
-        return cls(index, embedder or SentenceTransformerEmbedder.load(model), settings)
+        return cls(index, embedder, settings)
 
     def read(
         self, question: str, history: list | None = None, *, exclude: Callable[[Chunk], bool] | None = None

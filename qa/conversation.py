@@ -10,6 +10,7 @@ replaced by the new one.
 
 from __future__ import annotations
 
+import html
 import re
 
 from qa.text import QUESTION_WORDS, words
@@ -40,7 +41,8 @@ _REFERRING = frozenset(
 )
 _ELLIPSIS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|same for|what of)\b[\s,]*", re.I)
 _ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|of|and|\d[\d,.]*))*")
-_MARKUP = re.compile(r"[*_`#>]|<[^>]*>")
+_MARKUP = re.compile(r"<[^>]*>|\\(?=[^\w\s])|[*_`#>]")
+_CONFIDENCE = re.compile(r"\s*[(\[]?\s*confidence\s+[\d.]+\s*[)\]]?\s*$", re.I)
 
 
 def _content(message: dict | object) -> tuple[str, str]:
@@ -62,7 +64,7 @@ def last_turn(history: list | None) -> tuple[str, str]:
             question, reply = content.strip(), ""
         elif role == "assistant" and question and not reply:
             first = next((line for line in content.strip().splitlines() if line.strip()), "")
-            reply = _MARKUP.sub("", first).strip()
+            reply = _CONFIDENCE.sub("", html.unescape(_MARKUP.sub("", first))).strip()
             if reply.lower().startswith(("not found", "i could not", "i couldn't", "no answer")):
                 reply = ""
     return question, reply

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from qa.retrieval import Hit, Retriever
-from qa.spans import OTHER, best_span, classify
+from qa.spans import COUNT, DATE, MONEY, NUMBER, OTHER, best_span, classify
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
 _CALIBRATION = Path(__file__).with_name("calibration.json")
+FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
 _CLAUSE_BREAK = re.compile(r"[,;:—–]\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
@@ -47,14 +48,22 @@ class Calibration:
     weights: tuple[float, ...]
     bias: float
 
+    type_missing_factor: float = 0.25
+
     @classmethod
     def load(cls, path: Path = _CALIBRATION) -> Calibration:
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]))
 
     def confidence(self, features: tuple[float, ...]) -> float:
+        """P(the documents answer the question), from the logistic model.
+
+        A rule on top: a question that asks for a date, number or amount whose chosen
+        sentence holds none ("type_missing") keeps only a quarter of that probability.
+        """
         z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
+        p = 1.0 / (1.0 + math.exp(-z))
+        return p * self.type_missing_factor if features[FEATURES.index("type_missing")] else p
 
 
 def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
@@ -90,7 +99,6 @@ def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriev
     return out
 
 
-FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
 _PROPER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)")
 
 
@@ -123,10 +131,11 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
     typed = qtype.kind != OTHER or qtype.plural
     idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
     scored = []
-    for cand in ranked[:5]:
+    for cand in ranked[:8]:
         text = retriever.index.texts[cand.hit.chunk.source]
         span = best_span(typed_question, text, cand.start, cand.end, idf=idf, context=query) if typed else None
-        scored.append((cand.score + (0.15 if span else 0.0), cand, span))
+        names = name_coverage(typed_question, text[cand.start : cand.end], cand.hit.chunk.heading)
+        scored.append((cand.score + (0.15 if span else 0.0) + 0.2 * names, cand, span))
     scored.sort(key=lambda x: x[0], reverse=True)
     key, best, span = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
@@ -141,7 +150,7 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
         best.context,
         best.hit.dense,
         margin,
-        1.0 if qtype.kind != OTHER and span is None else 0.0,
+        1.0 if qtype.kind in (DATE, NUMBER, COUNT, MONEY) and span is None else 0.0,
         name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
     )
     order = [best] + [c for c in ranked if c is not best]

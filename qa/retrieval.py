@@ -47,7 +47,9 @@ class Retriever:
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
 
     def term_idf(self, term: str) -> float:
-        return self.idf.get(term, self.max_idf)
+        """IDF of a term over the chunks. A word no document uses gets half the highest IDF:
+        it may be a paraphrase as well as a sign that the documents don't cover the question."""
+        return self.idf.get(term, self.max_idf / 2)
 
     def _dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
         scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), k)

@@ -42,7 +42,9 @@ _NUMBER_WORDS = (
 _SCALE = r"(?:\s?(?:%|(?:percent|per cent|million|billion|trillion|thousand)\b))?"
 _NUMBER = re.compile(
     r"(?:\b(?:about|over|nearly|almost|around|approximately|more than|less than|up to|at least)\s+)?"
-    r"(?:[$£€¥]\s?)?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b)"
+    r"(?:[$£€¥]\s?)?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\b(?:"
+    + "|".join(_NUMBER_WORDS)
+    + r")\b)"
     + _SCALE
     + r"(?:\s+(?!(?:and|or|of|in|to|the|by|from|at|on|for|with|was|were|is|are)\b)[a-z][a-z-]+)?"
 )
@@ -87,12 +89,33 @@ _NAME_Q = re.compile(
 )
 _SUBJECT_Q = re.compile(rf"^\s*(?:who|(?:which|what)\s+[\w’'-]+)\s+(?!{_AUX})([a-z-]+(?:ed|s))\b", re.I)
 _FOCUS = re.compile(rf"\b(?:which|what|whose)\s+((?:[\w’'-]+\s+){{0,4}}?)(?={_AUX})", re.I)
-_FOCUS_ONE = re.compile(r"\b(?:which|what|whose)\s+([\w’'-]+)", re.I)
+_FOCUS_ONE = re.compile(
+    r"\b(?:which|what|whose)\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)"
+    r"(?=\s+(?:of|in|on|for|from|to|by|did|does|do|is|are|was|were|has|have|had|[A-Z])|\s*\?|\s+[a-z]+ed\b)"
+    r"|\b(?:which|what|whose)\s+([\w’'-]+)"
+)
 _PLURAL_Q = re.compile(
-    r"\b(?:which|what|who)\s+(?:[\w-]+\s+){0,5}?(?:are|were|have)\b|\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
-    r"[\w-]+(?<!s)s\b|\b(?:which|what)\s+(?:two|three|four|five|six)\b|\blist\b",
+    r"^\s*(?:who|what|which)\s+(?:are|were)\b|\b(?:which|what)\s+(?:two|three|four|five|six|several)\b|\blist\b"
+    r"|\bwhich of\b",
     re.I,
 )
+_GENERIC_FOCUS = frozenset(
+    "area way field sector role aspect kind type part method manner reason purpose extent respect form step "
+    "effect impact problem issue challenge concern".split()
+)
+_ORG_FOCUS = frozenset(
+    "company compani firm agenc agency organ organis organiz bodi body institut univers laboratori lab "
+    "startup government depart".split()
+)
+_OBJECT_VERB = re.compile(
+    r"\b(?:did|does|do|was|were|is|are|has|have|had)\s+(?:(?:[A-Z][\w’'.-]*|the|a|an|its|their|his|her|this|that)"
+    r"\s+)*([a-z][a-z-]+)\b"
+)
+
+
+def _is_plural_noun(word: str) -> bool:
+    w = word.lower()
+    return len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "'s", "’s"))
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,7 @@ class QuestionType:
     kind: str
     plural: bool
     focus: frozenset[str]
+    duration: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,13 +138,20 @@ class Span:
 
 def classify(question: str) -> QuestionType:
     m = _FOCUS.search(question) or _FOCUS_ONE.search(question)
-    focus = frozenset(terms(m.group(1))) if m else frozenset()
+    focus_words = [w for w in (m.group(m.lastindex) if m else "").split() if not w[:1].isupper()]
+    focus = frozenset(terms(" ".join(focus_words)))
     if re.search(r"\bname\b", question, re.I):
         focus |= {"name"}
-    plural = bool(_PLURAL_Q.search(question))
+    plural = bool(_PLURAL_Q.search(question)) or bool(focus_words and _is_plural_noun(focus_words[-1]))
+    if (
+        focus_words
+        and focus_words[-1].lower() in _GENERIC_FOCUS
+        and re.match(r"\s*(?:in\s+)?(?:which|what)\b", question, re.I)
+    ):
+        return QuestionType(OTHER, plural, focus)
     for kind, pattern in ((DATE, _DATE_Q), (MONEY, _MONEY_Q), (COUNT, _COUNT_Q), (NUMBER, _NUMBER_Q)):
         if pattern.search(question):
-            return QuestionType(kind, False, focus)
+            return QuestionType(kind, False, focus, duration=bool(re.search(r"\bhow long\b", question, re.I)))
     if _NAME_Q.search(question):
         return QuestionType(NAME, plural, focus)
     return QuestionType(OTHER, plural, focus)
@@ -151,6 +182,16 @@ def _names(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 _JOINER = re.compile(r"(?:”?\s*,\s*(?:and\s+|or\s+)?(?:an?\s+|the\s+)?“?|”?\s+(?:and|or)\s+(?:an?\s+|the\s+)?“?)")
+
+
+def _extend_with_focus(text: str, a: int, b: int, end: int, focus: frozenset[str]) -> tuple[int, int]:
+    """'SenseNova' + ' large model system' when the question asks for a 'large model system'."""
+    for _ in range(4):
+        m = re.match(r"\s+([\w’'-]+)", text[b:end])
+        if not m or not set(terms(m.group(1))) & focus:
+            break
+        b += m.end()
+    return a, b
 
 
 def _merge_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -202,7 +243,7 @@ def _enumerations(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if first is None or len(text[last_start:last_end].split()) > 6:
             continue
         first = _trim_leading(text, first, last_end)
-        if first < last_end:
+        if first < last_end and "," in text[first : start + m.start()]:
             out.append((first, last_end))
     return out
 
@@ -212,7 +253,14 @@ def candidate_spans(text: str, start: int, end: int, qtype: QuestionType) -> lis
     if kind == DATE:
         return [(m.start(), m.end()) for m in _DATE.finditer(text, start, end)]
     if kind in (NUMBER, COUNT, MONEY):
-        spans = []
+        spans = (
+            []
+            if not qtype.duration
+            else [
+                (m.start() - (6 if text[max(0, m.start() - 6) : m.start()].lower() == "since " else 0), m.end())
+                for m in _DATE.finditer(text, start, end)
+            ]
+        )
         for m in _NUMBER.finditer(text, start, end):
             value = m.group()
             if not any(c.isdigit() for c in value) and not set(value.lower().split()) & set(_NUMBER_WORDS):
@@ -224,7 +272,7 @@ def candidate_spans(text: str, start: int, end: int, qtype: QuestionType) -> lis
             spans.append((m.start(), m.end()))
         return spans
     if kind == NAME:
-        names = _names(text, start, end)
+        names = [_extend_with_focus(text, a, b, end, qtype.focus) for a, b in _names(text, start, end)]
         return names + _merge_lists(text, names) + (_enumerations(text, start, end) if qtype.plural else [])
     if qtype.plural:
         return _enumerations(text, start, end)
@@ -236,7 +284,7 @@ def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
         if text[b - 1] == "." and re.search(r"\b(?:[A-Z]\.)+$|\b(?:Ltd|Inc|Co|Corp|Jr|Sr)\.$", text[a:b]):
             break
         b -= 1
-    while a < b and text[a] in " “\"‘(":
+    while a < b and text[a] in ' “"‘(':
         a += 1
     return a, b
 
@@ -246,9 +294,7 @@ def _person_like(span: str) -> bool:
     return 2 <= len(parts) <= 4 and all(p[:1].isupper() for p in parts) and not {p.lower() for p in parts} & _ORG_WORDS
 
 
-def best_span(
-    question: str, text: str, start: int, end: int, idf=None, context: str = ""
-) -> Span | None:
+def best_span(question: str, text: str, start: int, end: int, idf=None, context: str = "") -> Span | None:
     """The typed span of sentence text[start:end] that answers `question`, or None.
 
     `idf(term)` (0..1, rarer is higher) favours informative spans over common words;
@@ -262,6 +308,10 @@ def best_span(
     subject = _SUBJECT_Q.match(question)
     verb = set(terms(subject.group(1))) if subject else set()
     verb_at = next((t[0] for t in tokens if verb and set(terms(text[t[0] : t[1]])) & verb), None)
+    obj = None if subject else _OBJECT_VERB.search(question)
+    obj_verb = set(terms(obj.group(1))) if obj else set()
+    obj_at = next((i for i, t in enumerate(tokens) if obj_verb and set(terms(text[t[0] : t[1]])) & obj_verb), None)
+    wants_org = bool(qtype.focus & _ORG_FOCUS)
     best: Span | None = None
     for a, b in candidate_spans(text, start, end, qtype):
         a, b = _strip_span(text, a, b)
@@ -281,6 +331,10 @@ def best_span(
             score += 0.25
         if verb_at is not None and b <= verb_at:
             score += 0.3
+        if obj_at is not None and 0 < first - obj_at <= 4:
+            score += 0.3
+        if wants_org and {w.lower().rstrip(".,") for w in text[a:b].split()} & _ORG_WORDS:
+            score += 0.2
         is_list = bool(re.search(r",|\band\b|\bor\b", text[a:b]))
         if is_list:
             score += 0.3 if qtype.plural else -0.3

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 
-_pinned: int | None = None
-
 
 def pin_threads(n: int = 1) -> None:
-    """Limit BLAS/OpenMP pools of this process to `n` threads. Safe to call again."""
-    global _pinned
-    if _pinned == n:
-        return
+    """Limit the BLAS/OpenMP pools of this process (and torch's, once imported) to `n` threads.
+
+    Cheap and idempotent: call it again after loading a model that brings its own pools.
+    """
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from threadpoolctl import threadpool_limits
 
@@ -26,5 +24,6 @@ def pin_threads(n: int = 1) -> None:
     import sys
 
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(n)
-    _pinned = n
+        torch = sys.modules["torch"]
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
