@@ -88,7 +88,8 @@ class Chunk:
 
     `text == document.text[start:end]`; `sentences` are (start, end) offsets in
     the document; `heading` is the nearest heading above ('' if none);
-    `paragraph` and `line` are 1-based.
+    `paragraph` and `line` are 1-based; `title` is the document's title (from
+    its file name) when the chunker adds titles as context.
     """
 
     id: int
@@ -100,9 +101,11 @@ class Chunk:
     paragraph: int
     line: int
     sentences: tuple[Span, ...]
+    title: str = ""
 
     def embedding_text(self) -> str:
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+        """What is embedded and indexed for BM25: title and heading as context, then the text."""
+        return "\n".join(part for part in (self.title, self.heading, self.text) if part)
 
     def to_dict(self) -> dict:
         return {
@@ -114,6 +117,7 @@ class Chunk:
             "paragraph": self.paragraph,
             "line": self.line,
             "sentences": [list(s) for s in self.sentences],
+            "title": self.title,
         }
 
     @classmethod
@@ -128,6 +132,7 @@ class Chunk:
             paragraph=d["paragraph"],
             line=d["line"],
             sentences=tuple((s[0], s[1]) for s in d["sentences"]),
+            title=d.get("title", ""),
         )
 
 
@@ -236,8 +241,15 @@ def _windows(sentences: list[Span], settings: ChunkSettings) -> Iterator[list[Sp
         i = max(i + 1, j - settings.overlap_sentences)
 
 
+def document_title(path: str) -> str:
+    """A readable title from a file name: '03_Super_Bowl_50.txt' -> 'Super Bowl 50'."""
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.sub(r"[_-]+", " ", re.sub(r"^\d{1,3}[_\s.-]+(?=\D)", "", stem)).strip()
+
+
 def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
     chunks: list[Chunk] = []
+    title = document_title(doc.path) if settings.titles else ""
     for para in paragraphs(doc.text):
         sentences = split_sentences(doc.text, para.start, para.end)
         for window in _windows(sentences, settings):
@@ -253,6 +265,7 @@ def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) ->
                     paragraph=para.number,
                     line=para.line + doc.text.count("\n", para.start, start),
                     sentences=tuple(window),
+                    title=title,
                 )
             )
     return chunks

@@ -1,7 +1,11 @@
 """Stage 5: find the chunks most likely to hold the answer.
 
 Dense search (FAISS, inner product over normalized vectors) and BM25 (bm25s)
-over the same chunks, fused by reciprocal rank. `mode` picks one or both.
+over the same chunks. Hybrid mode fuses them by score: each list's top
+`DEPTH` scores are min-max normalized over the union of both lists (a chunk
+missing from one list gets that list's lowest score) and mixed as
+`BM25_WEIGHT * bm25 + (1 - BM25_WEIGHT) * dense`. On SQuAD this beat
+reciprocal rank fusion (see README, retrieval table). `mode` picks one or both.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from qa.chunking import Chunk
 from qa.index import LoadedIndex
 from qa.text import terms
 
-RRF_K = 60
+DEPTH = 200
+BM25_WEIGHT = 0.5
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 
@@ -32,6 +37,25 @@ class Hit:
     dense: float
     bm25: float
     rank: int
+
+
+def _normalized(scores: dict[int, float], ids: list[int]) -> dict[int, float]:
+    if not scores:
+        return dict.fromkeys(ids, 0.0)
+    low, high = min(scores.values()), max(scores.values())
+    span = (high - low) or 1.0
+    return {i: (scores.get(i, low) - low) / span for i in ids}
+
+
+def fuse(dense: dict[int, float], lexical: dict[int, float], bm25_weight: float) -> dict[int, float]:
+    """Convex combination of min-max normalized scores over the union of both result lists."""
+    if not lexical:
+        return dict(dense)
+    if not dense:
+        return dict(lexical)
+    ids = list(dense.keys() | lexical.keys())
+    d, b = _normalized(dense, ids), _normalized(lexical, ids)
+    return {i: bm25_weight * b[i] + (1 - bm25_weight) * d[i] for i in ids}
 
 
 class Retriever:
@@ -67,16 +91,13 @@ class Retriever:
         self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid", exclude: Callable[[Chunk], bool] | None = None
     ) -> list[Hit]:
         """The best `k` chunks for a query, leaving out the chunks for which `exclude(chunk)` is true."""
-        depth = min(len(self.chunks), max(k * 4, 50) * (4 if exclude else 1))
+        depth = min(len(self.chunks), max(k * 4, DEPTH) * (4 if exclude else 1))
         dense = self._dense(qvec, depth) if mode in ("hybrid", "dense") else {}
         lexical = self._bm25(query, depth) if mode in ("hybrid", "bm25") else {}
         if exclude:
             dense = {c: s for c, s in dense.items() if not exclude(self.chunks[c])}
             lexical = {c: s for c, s in lexical.items() if not exclude(self.chunks[c])}
-        fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
-            for rank, cid in enumerate(sorted(ranking, key=ranking.get, reverse=True)):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        fused = fuse(dense, lexical, BM25_WEIGHT)
         best = sorted(fused, key=fused.get, reverse=True)[:k]
         missing = [cid for cid in best if cid not in dense]
         if missing:

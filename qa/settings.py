@@ -16,12 +16,16 @@ class ChunkSettings:
 
     max_chars: int = 1000
     overlap_sentences: int = 1
+    titles: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_chars, int) or not 100 <= self.max_chars <= 20_000:
             raise ConfigError(f"max_chars must be an integer from 100 to 20000, got {self.max_chars!r}")
         if not isinstance(self.overlap_sentences, int) or not 0 <= self.overlap_sentences <= 5:
             raise ConfigError(f"overlap_sentences must be an integer from 0 to 5, got {self.overlap_sentences!r}")
+
+        if not isinstance(self.titles, bool):
+            raise ConfigError(f"titles must be true or false, got {self.titles!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

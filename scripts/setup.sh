@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Create (or update) the virtual environment and install the project with its test tools.
+# Usage: bash scripts/setup.sh        (VENV=path to use another folder than .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# torch first and pinned: 2.13.0 is the CPU build on this machine's disk; any other pulls a multi-GB CUDA build.
+"$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+"$VENV/bin/python" -m pip install --quiet -e ".[test]"
+echo "ready: $VENV"

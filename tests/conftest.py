@@ -1,0 +1,262 @@
+"""Shared fixtures: no network, a deterministic stand-in embedder, small corpora and indexes.
+
+Everything here is for the fast unit tests; only tests/e2e uses the real model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answers import Answer
+from qa.documents import read_text
+from qa.text import terms
+
+# --- no network ---------------------------------------------------------------------------------
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_loopback(address: object) -> bool:
+    """True for a loopback (host, port, ...) address, and for AF_UNIX paths (not network at all)."""
+    if isinstance(address, (str, bytes, bytearray)):  # AF_UNIX socket path
+        return True
+    if not isinstance(address, tuple) or not address:
+        return False
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    host = str(host).strip("[]").split("%", 1)[0].lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised when a unit test tries to reach a non-loopback address."""
+
+
+def _refuse(address: object) -> None:
+    raise NetworkBlocked(f"network access is blocked in tests (tried to connect to {address!r})")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Block every non-loopback connection; 127.0.0.1, ::1 and localhost keep working (UI tests use them)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_create_connection = socket.create_connection
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
+            _refuse(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
+            _refuse(address)
+        return real_connect_ex(self, address)
+
+    def create_connection(address, *args, **kwargs):
+        if not is_loopback(address):
+            _refuse(address)
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    yield
+
+
+# --- e2e marker ----------------------------------------------------------------------------------
+
+
+def pytest_configure(config):
+    # Declared in pyproject.toml too; registering here keeps `--strict-markers` happy without it.
+    config.addinivalue_line("markers", "e2e: end-to-end tests with the real model, FAISS index and UI (slower)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/e2e is end to end, marked or not, so `-m "not e2e"` never loads the model."""
+    for item in items:
+        if "e2e" in Path(str(item.fspath)).parts and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.e2e)
+
+
+# --- a deterministic embedder -------------------------------------------------------------------
+
+
+class FakeEmbedder:
+    """A hashed bag of stemmed content words (qa.text.terms) in `dim` dimensions.
+
+    Implements qa.embedding.Embedder: texts that share words get similar vectors,
+    rows are float32 and L2-normalized, and the same text always gets the same vector.
+    """
+
+    def __init__(self, name: str = "fake-hash-64", dim: int = 64) -> None:
+        self.name = name
+        self.dim = dim
+        self.passage_calls = 0
+        self.query_calls = 0
+
+    def _bucket(self, term: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        return value % self.dim, (1.0 if (value >> 32) & 1 else -1.0)
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for term in terms(text):
+            i, sign = self._bucket(term)
+            v[i] += sign
+        norm = float(np.linalg.norm(v))
+        if norm == 0.0:  # no content word: a fixed unit vector, never a zero row
+            v[self.dim - 1] = 1.0
+            return v
+        return v / norm
+
+    def _encode(self, texts) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._vector(t) for t in texts]).astype(np.float32)
+
+    def encode_queries(self, texts) -> np.ndarray:
+        self.query_calls += 1
+        return self._encode(texts)
+
+    def encode_passages(self, texts, progress: bool = False) -> np.ndarray:
+        self.passage_calls += 1
+        return self._encode(texts)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+# --- corpora and indexes ------------------------------------------------------------------------
+
+ACME_TXT = (
+    "Acme Robotics was founded by Jane Doe in March 2019. The company builds warehouse robots.\n"
+    "Acme Robotics raised $25 million in its first funding round. It employs 120 engineers in Boston.\n"
+    "\n"
+    "- Partners\n"
+    "Zenith Labs, Orbit Systems, and Nova Works are partners of Acme Robotics.\n"
+)
+
+HISTORY_MD = (
+    "# Early History\n"
+    "\n"
+    "The U.S. Department of Energy awarded a grant to Acme Robotics in October 2020. "
+    "Dr. Smith led the project at the time.\n"
+    "\n"
+    "# Products\n"
+    "\n"
+    "The Walker robot carries boxes up to 40 kilograms. The Lifter robot stacks pallets in cold storage.\n"
+)
+
+CORPUS = {"acme.txt": ACME_TXT, "notes/history.md": HISTORY_MD}
+
+
+def write_corpus(root: Path, files: dict[str, str | bytes] = CORPUS) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode("utf-8"))  # exact bytes: no newline translation
+    return root
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    """A fresh corpus folder with a .txt and a .md (in a subfolder) that tests may change."""
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def index_dir(tmp_path, corpus_dir, fake_embedder) -> Path:
+    """A fresh index of `corpus_dir`, built with the FakeEmbedder."""
+    from qa.api import build
+
+    path = tmp_path / "index"
+    build(corpus_dir, path, embedder=fake_embedder)
+    return path
+
+
+@pytest.fixture
+def bot(index_dir, corpus_dir, fake_embedder):
+    from qa.api import QA
+
+    return QA.load(index_dir, corpus=corpus_dir, embedder=fake_embedder, on_stale="error")
+
+
+@pytest.fixture(scope="session")
+def shared_corpus(tmp_path_factory) -> Path:
+    """A read-only corpus shared by the tests that never change it."""
+    return write_corpus(tmp_path_factory.mktemp("shared") / "corpus")
+
+
+@pytest.fixture(scope="session")
+def shared_index(shared_corpus) -> Path:
+    from qa.api import build
+
+    path = shared_corpus.parent / "index"
+    build(shared_corpus, path, embedder=FakeEmbedder())
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_bot(shared_index, shared_corpus):
+    """A QA over the shared index. Do not change its settings; make a new QA for that."""
+    from qa.api import QA
+
+    return QA.load(shared_index, corpus=shared_corpus, embedder=FakeEmbedder(), on_stale="error")
+
+
+# --- the verifiability property -----------------------------------------------------------------
+
+
+def assert_verifiable(answer: Answer, corpus_dir: str | Path) -> None:
+    """Every quote, and a found answer, is the exact slice of its document that it claims to be."""
+    corpus_dir = Path(corpus_dir)
+    texts: dict[str, str] = {}
+
+    def text_of(source: str) -> str:
+        if source not in texts:
+            texts[source] = read_text(corpus_dir / source)
+        return texts[source]
+
+    for q in answer.quotes:
+        doc = text_of(q.source)
+        assert 0 <= q.start < q.end <= len(doc), f"quote offsets out of range: {q}"
+        assert doc[q.start : q.end] == q.text, f"quote is not the slice {q.start}:{q.end} of {q.source}"
+        assert q.paragraph >= 1 and q.line >= 1
+        if q.highlight is not None:
+            assert answer.found
+            assert (q.highlight[0], q.highlight[1]) == (answer.start, answer.end)
+            assert q.source == answer.source
+            assert q.start <= answer.start and answer.end <= q.end, "highlight lies outside its quote"
+    if answer.found:
+        assert answer.text, "a found answer has text"
+        assert answer.source is not None and answer.start is not None and answer.end is not None
+        doc = text_of(answer.source)
+        assert doc[answer.start : answer.end] == answer.text, "answer text is not its slice of the document"
+        assert len(answer.text) <= 300
+        assert answer.sentence and answer.text in answer.sentence
+        assert answer.sentence in doc
+    else:
+        assert answer.text == ""
+        assert answer.source is None and answer.start is None and answer.end is None
+    assert 0.0 <= answer.confidence <= 1.0

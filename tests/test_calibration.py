@@ -1,0 +1,110 @@
+"""Fitting the confidence model: logistic regression, AUC, and collecting labelled features."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.calibration import auc, collect, fit_and_save, fit_logistic
+from qa.extraction import FEATURES, Calibration
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_fit_logistic_recovers_the_sign_of_separable_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (2.0 * x[:, 0] - 1.5 * x[:, 2] + 0.5 > 0).astype(float)
+    w, b = fit_logistic(x, y)
+    assert w[0] > 0 and w[2] < 0
+    assert abs(w[1]) < 0.5 * min(abs(w[0]), abs(w[2]))  # the irrelevant feature stays small
+    accuracy = ((sigmoid(x @ w + b) >= 0.5) == (y == 1)).mean()
+    assert accuracy > 0.95
+
+
+def test_fit_logistic_matches_a_known_probability():
+    """One binary feature: unregularized, the fitted probabilities are the observed frequencies."""
+    x = np.array([[0.0]] * 4 + [[1.0]] * 4)
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0], dtype=float)  # P(y|x=0)=1/4, P(y|x=1)=3/4
+    w, b = fit_logistic(x, y, l2=0.0)
+    assert sigmoid(b) == pytest.approx(0.25, abs=1e-6)
+    assert sigmoid(w[0] + b) == pytest.approx(0.75, abs=1e-6)
+
+
+def test_sample_weights_count_like_repeated_rows():
+    x = np.array([[0.0], [1.0], [1.0], [0.0]])
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    weights = np.array([3.0, 3.0, 1.0, 1.0])
+    w1, b1 = fit_logistic(x, y, weights, l2=0.0)
+    xr = np.repeat(x, weights.astype(int), axis=0)
+    yr = np.repeat(y, weights.astype(int))
+    w2, b2 = fit_logistic(xr, yr, l2=0.0)
+    np.testing.assert_allclose(w1, w2, atol=1e-6)
+    assert b1 == pytest.approx(b2, abs=1e-6)
+
+
+def test_l2_shrinks_the_weights():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(100, 2))
+    y = (x[:, 0] > 0).astype(float)
+    loose, _ = fit_logistic(x, y, l2=0.1)
+    tight, _ = fit_logistic(x, y, l2=100.0)
+    assert np.abs(tight).sum() < np.abs(loose).sum()
+
+
+@pytest.mark.parametrize(
+    ("scores", "labels", "expected"),
+    [
+        ([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], 0.75),  # scikit-learn's roc_auc_score example
+        ([0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1], 1.0),
+        ([0.4, 0.3, 0.2, 0.1], [0, 0, 1, 1], 0.0),
+        ([0.9, 0.1, 0.8, 0.2, 0.7], [1, 0, 1, 0, 0], 1.0),
+        ([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1], 0.5),  # a constant score tells nothing
+        ([0.5, 0.5, 0.5, 0.5], [1, 0, 1, 0], 0.5),
+        ([0.2, 0.5, 0.5, 0.9], [0, 1, 0, 1], 0.75),  # one tied pair counts half
+    ],
+)
+def test_auc(scores, labels, expected):
+    assert auc(np.array(scores), np.array(labels)) == pytest.approx(expected)
+
+
+def test_auc_does_not_depend_on_the_order_of_rows():
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 4, size=50).astype(float)  # many ties
+    labels = rng.integers(0, 2, size=50)
+    perm = rng.permutation(50)
+    assert auc(scores, labels) == pytest.approx(auc(scores[perm], labels[perm]))
+
+
+def test_collect_labels_each_question_three_ways(shared_bot, shared_corpus):
+    text = (shared_corpus / "acme.txt").read_text(encoding="utf-8")
+    lo = text.index("Acme Robotics was founded")
+    hi = text.index("\n", lo)
+    items = [{"question": "Who founded Acme Robotics?", "source": "acme.txt", "paragraph": (lo, hi)}]
+    x, y, w = collect(shared_bot, items)
+    assert x.shape == (3, len(FEATURES))
+    assert list(y) == [1.0, 0.0, 0.0]
+    assert list(w) == [1.0, 0.5, 0.5]
+    cal = shared_bot.calibration
+    with_article, without_paragraph, without_article = (cal.confidence(tuple(row)) for row in x)
+    assert with_article > without_paragraph and with_article > without_article
+
+
+def test_fit_and_save_writes_a_loadable_calibration(shared_bot, tmp_path):
+    items = [
+        {"question": "Who founded Acme Robotics?", "source": "acme.txt", "paragraph": (0, 89)},
+        {"question": "How much did Acme Robotics raise?", "source": "acme.txt", "paragraph": (90, 186)},
+        {"question": "What does the Lifter robot stack?", "source": "notes/history.md", "paragraph": (161, 260)},
+    ]
+    out = tmp_path / "calibration.json"
+    report = fit_and_save(shared_bot, items[:2], items[2:], "tiny", path=out)
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(report))
+    assert saved["features"] == list(FEATURES)
+    assert saved["held_out"]["questions"] == 1 and saved["held_out"]["examples"] == 3
+    cal = Calibration.load(out)
+    assert len(cal.weights) == len(FEATURES)

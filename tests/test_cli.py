@@ -1,0 +1,191 @@
+"""The `qa` command: exit codes, messages without tracebacks, index and ask end to end (FakeEmbedder)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa import api, cli
+from qa.documents import read_text
+from qa.embedding import SentenceTransformerEmbedder
+from qa.index import read_manifest
+from qa.settings import DEFAULT_MODEL
+from tests.conftest import FakeEmbedder, write_corpus
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """`qa` loads its model through SentenceTransformerEmbedder.load; give it a FakeEmbedder of that name."""
+    loaded: list[str] = []
+
+    def load(name=DEFAULT_MODEL, **kwargs):
+        loaded.append(name)
+        return FakeEmbedder(name=name)
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "load", staticmethod(load))
+    monkeypatch.delenv("QA_MODEL", raising=False)
+    monkeypatch.delenv("QA_INDEX", raising=False)
+    monkeypatch.delenv("QA_CORPUS", raising=False)
+    api.reset_default()
+    return loaded
+
+
+@pytest.fixture
+def indexed(tmp_path, corpus_dir, fake_model, capsys):
+    index = tmp_path / "idx"
+    assert cli.main(["index", "--corpus", str(corpus_dir), "--index", str(index)]) == 0
+    capsys.readouterr()
+    return corpus_dir, index
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_empty_question_is_an_error_without_traceback(capsys, fake_model):
+    code, out, err = run(capsys, "ask", "")
+    assert code == 1
+    assert err.startswith("error: ") and "empty" in err
+    assert "Traceback" not in err and out == ""
+    assert fake_model == []  # refused before any model is loaded
+
+
+def test_ask_huge_question_is_an_error(capsys, fake_model):
+    code, _, err = run(capsys, "ask", "why? " * 1000)
+    assert code == 1 and "error:" in err and "characters long" in err and "Traceback" not in err
+
+
+def test_index_builds_and_reports(tmp_path, corpus_dir, fake_model, capsys):
+    (corpus_dir / "blob.txt").write_bytes(b"\x00\x01\x02")
+    index = tmp_path / "idx"
+    code, out, err = run(capsys, "index", "--corpus", str(corpus_dir), "--index", str(index))
+    assert code == 0
+    assert "indexed 2 documents" in out and DEFAULT_MODEL in out
+    assert "skipped blob.txt: binary file" in err
+    manifest = read_manifest(index)
+    assert manifest.model == DEFAULT_MODEL
+    assert set(manifest.documents) == {"acme.txt", "notes/history.md"}
+    assert fake_model == [DEFAULT_MODEL]
+
+
+def test_index_chunking_options_are_recorded(tmp_path, corpus_dir, fake_model, capsys):
+    index = tmp_path / "idx"
+    argv = ["index", "--corpus", str(corpus_dir), "--index", str(index), "--max-chars", "150", "--overlap", "0"]
+    code, _, _ = run(capsys, *argv)
+    assert code == 0
+    chunking = read_manifest(index).chunking
+    assert chunking["max_chars"] == 150 and chunking["overlap_sentences"] == 0
+
+
+def test_index_with_a_named_model(tmp_path, corpus_dir, fake_model, capsys):
+    code, out, _ = run(capsys, "index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "i"), "--model", "m2")
+    assert code == 0 and "m2" in out
+    assert read_manifest(tmp_path / "i").model == "m2"
+
+
+@pytest.mark.parametrize(
+    ("argv", "phrase"),
+    [
+        (["index", "--max-chars", "5"], "max_chars"),
+        (["index", "--overlap", "9"], "overlap_sentences"),
+        (["ask", "Who?", "--threshold", "2"], "threshold"),
+        (["ask", "Who?", "--top-k", "0"], "top_k"),
+    ],
+)
+def test_bad_options_are_errors(tmp_path, corpus_dir, fake_model, capsys, argv, phrase):
+    argv = [*argv, "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx")]
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert err.startswith("error: ") and phrase in err and "Traceback" not in err
+
+
+def test_index_of_a_missing_corpus(tmp_path, fake_model, capsys):
+    code, _, err = run(capsys, "index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "idx"))
+    assert code == 1 and "not found" in err and "nope" in err and "Traceback" not in err
+
+
+def test_ask_on_a_missing_index_without_corpus(tmp_path, fake_model, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "ask", "Who?", "--index", str(tmp_path / "empty"))
+    assert code == 1 and "qa index" in err and "Traceback" not in err
+
+
+def test_ask_json(indexed, capsys):
+    corpus, index = indexed
+    code, out, err = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["found"] is True
+    assert "Jane Doe" in data["text"]
+    assert data["source"] == "acme.txt"
+    doc = read_text(corpus / data["source"])
+    assert doc[data["start"] : data["end"]] == data["text"]
+    assert 1 <= len(data["quotes"]) <= 3
+    for q in data["quotes"]:
+        assert read_text(corpus / q["source"])[q["start"] : q["end"]] == q["text"]
+    assert data["quotes"][0]["highlight"] == [data["start"], data["end"]]
+
+
+def test_ask_text_output_and_top_k(indexed, capsys):
+    corpus, index = indexed
+    code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index), "--top-k", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert "Jane Doe" in lines[0]
+    assert "confidence" in lines[1] and "acme.txt" in lines[1]
+    assert out.count("[1] ") == 1 and out.count("[2] ") == 1 and "[3] " not in out
+    assert "acme.txt, paragraph 1 (line 1), characters 0-" in out
+
+
+def test_ask_unanswerable_says_not_found(indexed, capsys):
+    _, index = indexed
+    code, out, _ = run(capsys, "ask", "What is the tallest mountain in Japan?", "--index", str(index))
+    assert code == 0
+    assert out.startswith("Not found in the documents")
+
+
+@pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
+def test_ask_with_each_retriever(indexed, capsys, retriever):
+    _, index = indexed
+    code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index), "--retriever", retriever)
+    assert code == 0 and "Jane Doe" in out.splitlines()[0]
+
+
+def test_ask_rebuilds_a_stale_index(indexed, capsys):
+    corpus, index = indexed
+    (corpus / "zeta.txt").write_text("Bob Stone founded Zeta Corp in 1999.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "ask", "Who founded Zeta Corp?", "--index", str(index), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["source"] == "zeta.txt" and "Bob Stone" in data["text"]
+    assert "zeta.txt" in read_manifest(index).documents
+
+
+def test_default_paths_come_from_the_environment(tmp_path, fake_model, capsys, monkeypatch):
+    corpus = write_corpus(tmp_path / "envcorpus")
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "envindex"))
+    code, _, _ = run(capsys, "index")
+    assert code == 0 and (tmp_path / "envindex" / "manifest.json").is_file()
+    code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?")
+    assert code == 0 and "Jane Doe" in out
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["ask"], ["ask", "q", "--retriever", "x"]])
+def test_usage_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage: qa" in capsys.readouterr().err
+
+
+def test_keyboard_interrupt_exits_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_ask", interrupted)
+    code, _, err = run(capsys, "ask", "Who?")
+    assert code == 130 and "interrupted" in err

@@ -1,0 +1,123 @@
+"""Follow-up questions: the previous turn is folded into the query only when the question leans on it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from qa.answers import Answer, Quote
+from qa.conversation import contextualize, last_turn
+from qa.text import words
+
+
+def turn(question: str, reply: str) -> list[dict]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+
+
+@pytest.mark.parametrize("history", [None, []])
+def test_no_history_returns_the_question_unchanged(history):
+    assert contextualize("What does it plan to build?", history) == "What does it plan to build?"
+    assert contextualize("And Tencent?", history) == "And Tencent?"
+
+
+def test_a_pronoun_follow_up_gets_the_previous_answer_and_question():
+    history = turn("Who founded Lingxin Intelligent Company?", "Huang Minlie")
+    query = contextualize("Which university is he an associate professor at?", history)
+    assert query.startswith("Which university is he an associate professor at?")
+    assert "Huang Minlie" in query
+    assert "Lingxin Intelligent Company" in query
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "expected"),
+    [
+        ("And Tencent?", "What model did Tencent launch?"),
+        ("What about SenseTime?", "What model did SenseTime launch?"),
+        ("and Alibaba's?", "What model did Alibaba launch?"),
+        ("How about ByteDance?", "What model did ByteDance launch?"),
+        ("Tencent?", "What model did Tencent launch?"),
+    ],
+)
+def test_an_elliptical_follow_up_replaces_the_subject(follow_up, expected):
+    history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
+    assert contextualize(follow_up, history) == expected
+
+
+def test_elliptical_follow_up_replaces_a_multi_word_subject():
+    history = turn("When did CloudWalk Technology publicize its Comfort Model?", "May 2023")
+    assert contextualize("And iFLYTEK?", history) == "When did iFLYTEK publicize its Comfort Model?"
+
+
+def test_a_self_contained_question_ignores_the_history():
+    history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
+    assert contextualize("Who founded Lingxin Intelligent Company?", history) == (
+        "Who founded Lingxin Intelligent Company?"
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Not found in the documents. (confidence 0.12)",
+        "Not found in the documents.\n\nNearest passages (they may not answer it):\n\n> Some passage.",
+        "I could not find that.",
+    ],
+)
+def test_a_not_found_reply_is_not_taken_as_the_answer(reply):
+    history = turn("Who founded Acme?", reply)
+    assert last_turn(history) == ("Who founded Acme?", "")
+    query = contextualize("When did he found it?", history)
+    assert "Not found" not in query and "could not" not in query and "confidence" not in query
+    assert "Who founded Acme?" in query
+
+
+def test_last_turn_reads_the_first_line_without_markup_or_confidence():
+    reply = "**Huang Minlie** (confidence 0.95)\n\n> For example, Lingxin ...\n\n— a.txt, paragraph 3"
+    assert last_turn(turn("Who founded Lingxin?", reply)) == ("Who founded Lingxin?", "Huang Minlie")
+
+
+def test_last_turn_takes_the_last_question_and_its_own_reply():
+    history = [*turn("Q1?", "A1"), *turn("Q2?", "A2"), {"role": "user", "content": "Q3?"}]
+    assert last_turn(history) == ("Q3?", "")
+    assert last_turn(history[:4]) == ("Q2?", "A2")
+    assert last_turn([{"role": "assistant", "content": "Welcome!"}]) == ("", "")
+
+
+def test_gradio_message_formats_are_understood():
+    parts = [
+        {"role": "user", "content": [{"type": "text", "text": "Who founded Lingxin?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "**Huang Minlie** (confidence 0.90)"}]},
+    ]
+    assert last_turn(parts) == ("Who founded Lingxin?", "Huang Minlie")
+    objects = [SimpleNamespace(role="user", content="Who?"), SimpleNamespace(role="assistant", content="Li")]
+    assert last_turn(objects) == ("Who?", "Li")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Huang Minlie",
+        "Beijing Guangnian Beyond Technology Co., Ltd.",
+        "AT&T <partners> (2023) [draft]",
+        "1. the first item",
+        "$25 million",
+    ],
+)
+def test_the_ui_reply_reads_back_as_the_answer(text):
+    """ui.render writes the reply; last_turn must read the plain answer back from it."""
+    from ui.render import render_answer
+
+    doc = f"Intro. {text} is the answer."
+    quote = Quote(doc, "a.txt", 0, len(doc), 1.0, 1, 1, "", (7, 7 + len(text)))
+    reply = render_answer(Answer("Q?", True, text, 0.9, (quote,), "a.txt", 7, 7 + len(text), doc))
+    assert last_turn(turn("Q?", reply)) == ("Q?", text)
+
+
+def test_markdown_characters_in_an_answer_keep_its_words():
+    """'*', '_', '`', '#', '>' are dropped as markup when read back; the words stay."""
+    from ui.render import render_answer
+
+    text = "Model #1 > the_rest *fast*"
+    reply = render_answer(Answer("Q?", True, text, 0.9, (), "a.txt", 0, len(text), text))
+    assert words(last_turn(turn("Q?", reply))[1]) == words(text)

@@ -1,0 +1,230 @@
+"""Stage 4: the index folder: round trip, manifest, atomic rebuilds, clean-up and self-checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import index as index_module
+from qa.api import QA, build
+from qa.chunking import chunk_documents
+from qa.documents import load_corpus
+from qa.errors import IndexCorruptError, IndexMissingError
+from qa.index import FORMAT_VERSION, MANIFEST, build_index, load_index, read_manifest
+from qa.settings import ChunkSettings
+from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
+
+
+def data_files(index_dir: Path) -> set[str]:
+    return {p.name for p in index_dir.iterdir() if p.name != MANIFEST}
+
+
+def test_round_trip_gives_the_same_chunks_and_vectors(tmp_path, corpus_dir, fake_embedder):
+    docs, _ = load_corpus(corpus_dir)
+    settings = ChunkSettings(max_chars=150, overlap_sentences=0)
+    manifest = build_index(docs, corpus_dir, tmp_path / "idx", fake_embedder, settings)
+    loaded = load_index(tmp_path / "idx")
+
+    expected = chunk_documents(docs, settings)
+    assert list(loaded.chunks) == expected
+    assert loaded.texts == {d.path: d.text for d in docs}
+    assert loaded.manifest == manifest == read_manifest(tmp_path / "idx")
+    assert loaded.vectors.ntotal == len(expected)
+    assert loaded.vectors.d == fake_embedder.dim
+    n_sentences = sum(len(c.sentences) for c in expected)
+    assert loaded.sentence_vectors.shape == (n_sentences, fake_embedder.dim)
+    assert loaded.sentence_rows == tuple(np.cumsum([0] + [len(c.sentences) for c in expected[:-1]]))
+
+    # the stored vectors are the embedder's vectors of the chunks and of their sentences
+    want = fake_embedder.encode_passages([c.embedding_text() for c in expected])
+    got = np.vstack([loaded.vectors.reconstruct(i) for i in range(len(expected))])
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    texts = loaded.texts
+    want_s = fake_embedder.encode_passages([texts[c.source][a:b] for c in expected for a, b in c.sentences])
+    np.testing.assert_allclose(loaded.sentence_vectors, want_s, atol=1e-6)
+
+
+def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
+    raw = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert raw["format_version"] == FORMAT_VERSION
+    assert raw["model"] == fake_embedder.name
+    assert raw["dim"] == fake_embedder.dim
+    assert raw["metric"] == "inner_product"
+    assert raw["chunking"] == ChunkSettings().to_dict()
+    assert raw["chunking"]["max_chars"] == 1000 and raw["chunking"]["overlap_sentences"] == 1
+    assert raw["documents"] == {
+        rel: hashlib.sha256((corpus_dir / rel).read_bytes()).hexdigest() for rel in ("acme.txt", "notes/history.md")
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", raw["built_at"])
+    assert set(raw["versions"]) >= {"qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy"}
+    assert raw["versions"]["numpy"] == np.__version__
+    assert set(raw["files"]) == {"vectors", "sentences", "chunks"}
+    for entry in raw["files"].values():
+        data = (index_dir / entry["name"]).read_bytes()
+        assert entry["size"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert raw["build_id"] in entry["name"]
+    assert data_files(index_dir) == {e["name"] for e in raw["files"].values()}
+    assert raw["counts"]["documents"] == 2
+    assert raw["counts"]["chunks"] == len(load_index(index_dir).chunks)
+    assert (index_dir / raw["corpus"]).resolve() == corpus_dir.resolve()
+
+
+def test_the_index_can_move_with_its_corpus(tmp_path, index_dir, corpus_dir, fake_embedder):
+    """The manifest names the corpus relative to the index, so a moved project still finds it."""
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    corpus_dir.rename(moved / "corpus")
+    index_dir.rename(moved / "index")
+    bot = QA.load(moved / "index", embedder=fake_embedder, on_stale="error")
+    answer = bot.answer("Who founded Acme Robotics?")
+    assert "Jane Doe" in answer.text
+    assert_verifiable(answer, moved / "corpus")
+
+
+def test_nothing_in_the_index_is_pickled(index_dir):
+    manifest = read_manifest(index_dir)
+    np.load(index_dir / manifest.files["sentences"]["name"], allow_pickle=False)
+    json.loads((index_dir / manifest.files["chunks"]["name"]).read_text(encoding="utf-8"))
+
+
+def test_rebuild_removes_the_old_data_files(index_dir, corpus_dir, fake_embedder):
+    first = data_files(index_dir)
+    (index_dir / ".vectors-x.faiss.abc.tmp").write_bytes(b"left over by a crash")
+    (index_dir / "notes.txt").write_text("not ours", encoding="utf-8")
+    manifest = build(corpus_dir, index_dir, embedder=fake_embedder)
+    now = data_files(index_dir)
+    assert now == {e["name"] for e in manifest.files.values()} | {"notes.txt"}
+    assert not first & now
+    load_index(index_dir)
+
+
+class Crash(Exception):
+    pass
+
+
+def _answer_still_works(index_dir, corpus_dir, fake_embedder):
+    bot = QA.load(index_dir, corpus=corpus_dir, embedder=fake_embedder, on_stale="error")
+    answer = bot.answer("Who founded Acme Robotics?")
+    assert answer.found and "Jane Doe" in answer.text
+    assert_verifiable(answer, corpus_dir)
+
+
+def test_crash_while_embedding_leaves_the_previous_index(index_dir, corpus_dir, fake_embedder, monkeypatch):
+    before_manifest = (index_dir / MANIFEST).read_bytes()
+    before_files = data_files(index_dir)
+
+    def explode(texts, progress=False):
+        raise Crash("killed mid-build")
+
+    monkeypatch.setattr(fake_embedder, "encode_passages", explode)
+    with pytest.raises(Crash):
+        build(corpus_dir, index_dir, embedder=fake_embedder)
+    monkeypatch.undo()
+    assert (index_dir / MANIFEST).read_bytes() == before_manifest
+    assert data_files(index_dir) == before_files
+    _answer_still_works(index_dir, corpus_dir, fake_embedder)
+
+
+def test_crash_while_writing_the_manifest_leaves_the_previous_index(index_dir, corpus_dir, fake_embedder, monkeypatch):
+    before_manifest = (index_dir / MANIFEST).read_bytes()
+    (corpus_dir / "acme.txt").write_text("Acme Robotics was founded by John Roe in 2001.\n", encoding="utf-8")
+    real_replace = index_module.os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == MANIFEST:
+            raise Crash("power cut")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(index_module.os, "replace", replace)
+    with pytest.raises(Crash):
+        build(corpus_dir, index_dir, embedder=fake_embedder)
+    monkeypatch.undo()
+    assert (index_dir / MANIFEST).read_bytes() == before_manifest
+    assert not [p for p in index_dir.iterdir() if p.name.endswith(".tmp")]
+    old = load_index(index_dir)  # the old manifest and its files are intact
+    assert any("Jane Doe" in c.text for c in old.chunks)
+
+    # the next good build cleans up the orphans of the crashed one
+    manifest = build(corpus_dir, index_dir, embedder=fake_embedder)
+    assert data_files(index_dir) == {e["name"] for e in manifest.files.values()}
+    assert any("John Roe" in c.text for c in load_index(index_dir).chunks)
+
+
+def test_crash_while_writing_a_data_file_leaves_no_temporary_file(index_dir, corpus_dir, fake_embedder, monkeypatch):
+    before = data_files(index_dir)
+    real_fsync = index_module.os.fsync
+
+    def fsync(fd):
+        raise Crash("disk full")
+
+    monkeypatch.setattr(index_module.os, "fsync", fsync)
+    with pytest.raises(Crash):
+        build(corpus_dir, index_dir, embedder=fake_embedder)
+    monkeypatch.setattr(index_module.os, "fsync", real_fsync)
+    assert data_files(index_dir) == before
+    _answer_still_works(index_dir, corpus_dir, fake_embedder)
+
+
+def test_missing_manifest(tmp_path):
+    with pytest.raises(IndexMissingError, match="qa index"):
+        load_index(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "phrase"),
+    [
+        (lambda m: m.update(format_version=99), "index format 99"),
+        (lambda m: m.pop("model"), "incomplete"),
+        (lambda m: m.update(dim="wide"), "incomplete"),
+        (lambda m: m["files"].pop("sentences"), "names no 'sentences' file"),
+    ],
+)
+def test_bad_manifest_contents(index_dir, change, phrase):
+    path = index_dir / MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError) as err:
+        load_index(index_dir)
+    assert phrase in str(err.value) and "qa index" in str(err.value)
+
+
+def test_manifest_that_is_not_an_object(index_dir):
+    (index_dir / MANIFEST).write_text("[1, 2, 3]", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="not an index manifest"):
+        load_index(index_dir)
+
+
+def test_files_from_another_build_are_caught(tmp_path, index_dir, fake_embedder):
+    """Data files that each match their hash but disagree with each other (a half-copied folder)."""
+    other = write_corpus(tmp_path / "other", {"one.txt": "Only one sentence here."})
+    other_manifest = build(other, tmp_path / "other-index", embedder=fake_embedder)
+    name = other_manifest.files["vectors"]["name"]
+    (index_dir / name).write_bytes((tmp_path / "other-index" / name).read_bytes())
+    data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    data["files"]["vectors"] = other_manifest.files["vectors"]
+    (index_dir / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="disagrees with itself"):
+        load_index(index_dir)
+
+
+def test_garbage_with_a_matching_hash_is_caught(index_dir):
+    data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    junk = b"not a faiss index at all"
+    (index_dir / data["files"]["vectors"]["name"]).write_bytes(junk)
+    data["files"]["vectors"].update(size=len(junk), sha256=hashlib.sha256(junk).hexdigest())
+    (index_dir / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="cannot be read"):
+        load_index(index_dir)
+
+
+def test_an_index_of_a_different_embedder_dimension(tmp_path, corpus_dir):
+    build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(dim=32))
+    loaded = load_index(tmp_path / "idx")
+    assert loaded.vectors.d == 32 and loaded.sentence_vectors.shape[1] == 32
