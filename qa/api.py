@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
 from qa.conversation import contextualize
 from qa.documents import load_corpus
-from qa.embedding import Embedder, SentenceTransformerEmbedder
+from qa.embedding import Embedder, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract
 from qa.index import LoadedIndex, Manifest, build_index, load_index, read_manifest
@@ -81,7 +81,7 @@ def build(
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
     docs, _ = load_corpus(corpus_dir)
-    embedder = embedder or SentenceTransformerEmbedder.load(model or default_model())
+    embedder = embedder or load_embedder(model or default_model())
     return build_index(docs, corpus_dir, index_dir, embedder, chunking or ChunkSettings(), progress=progress)
 
 
@@ -164,16 +164,21 @@ class QA:
             if on_stale == "error":
                 raise problem
             log.warning("rebuilding the index: %s", problem)
-            embedder = embedder or SentenceTransformerEmbedder.load(model)
+            embedder = embedder or load_embedder(model)
             docs, _ = load_corpus(corpus_dir)
             build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
             index = load_index(index_dir)
-        embedder = embedder or SentenceTransformerEmbedder.load(model)
+        embedder = embedder or load_embedder(model)
         pin_threads(1)
         return cls(index, embedder, settings)
 
     def read(
-        self, question: str, history: list | None = None, *, exclude: Callable[[Chunk], bool] | None = None
+        self,
+        question: str,
+        history: list | None = None,
+        *,
+        exclude: Callable[[Chunk], bool] | None = None,
+        settings: AnswerSettings | None = None,
     ) -> tuple[str, Extract | None]:
         """The query made of the question and history, and the chosen extract with its features.
 
@@ -183,7 +188,8 @@ class QA:
         query = contextualize(question, history)
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
-        hits = self.retriever.search(query, qvec, self.settings.candidates, self.settings.retriever, exclude=exclude)
+        settings = settings or self.settings
+        hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
         return query, extract(question, query, qvec, hits, self.retriever)
 
     def answer(
@@ -195,8 +201,12 @@ class QA:
     ) -> Answer:
         """Answer one question from the documents, using `history` for follow-ups."""
         question = check_question(question, self.settings.max_question_chars)
-        settings = self.settings if top_k is None else replace(self.settings, top_k=top_k)
-        query, got = self.read(question, history)
+        settings = (
+            self.settings
+            if top_k is None
+            else replace(self.settings, top_k=top_k, candidates=max(self.settings.candidates, top_k))
+        )
+        query, got = self.read(question, history, settings=settings)
         if got is None:
             return Answer(question=question, found=False, text="", confidence=0.0, query=query)
         confidence = self.calibration.confidence(got.features)

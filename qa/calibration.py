@@ -4,9 +4,9 @@ Labelled data comes from a SQuAD-format set: each question asked against the
 whole corpus gives features labelled 1 (its article answers it). Asked again
 with its gold paragraph left out (hard: the rest of the article is on the same
 topic) and with its whole article left out (easy), it gives features labelled
-0: the documents no longer answer it. The two negative kinds weigh half each. A logistic regression (L2, fitted by Newton's
-method) maps features to a probability; `found` is that probability reaching
-the threshold.
+0: the documents no longer answer it. The two negative kinds weigh half each.
+A logistic regression (L2, fitted by Newton's method) maps features to a
+probability; `found` is that probability reaching the threshold.
 """
 
 from __future__ import annotations
@@ -60,12 +60,22 @@ def collect(bot, questions: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    order = np.argsort(scores)
+    """Area under the ROC curve: the chance a positive outranks a negative, ties counting half."""
+    scores, pos = np.asarray(scores, dtype=float), np.asarray(labels) == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return 0.5
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
     ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    pos = labels == 1
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / max(1, n_pos * n_neg))
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Path = _CALIBRATION) -> dict:

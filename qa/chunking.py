@@ -165,17 +165,17 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
-def _lines(text: str) -> Iterator[tuple[int, int, int]]:
-    """(line number, start, end) of each line, end excluding the line break."""
-    pos = 0
-    for number, raw in enumerate(text.splitlines(keepends=True), start=1):
-        body = raw.rstrip("\r\n")
-        yield number, pos, pos + len(body)
-        pos += len(raw)
+def _lines(text: str) -> list[tuple[int, int, int]]:
+    """(line number, start, end) of each '\n'-separated line, end excluding '\r\n'."""
+    out, pos = [], 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        out.append((number, pos, pos + len(raw.rstrip("\r"))))
+        pos += len(raw) + 1
+    return out
 
 
 def is_heading(line: str) -> bool:
-    s = line.strip()
+    s = line.strip().lstrip("\ufeff").strip()
     if s.startswith("#"):
         return True
     return (
@@ -187,7 +187,7 @@ def is_heading(line: str) -> bool:
 
 
 def heading_text(line: str) -> str:
-    return line.strip().lstrip("#").strip().lstrip("-*• ").strip()
+    return line.strip().lstrip("\ufeff").strip().lstrip("#").strip().lstrip("-*• ").strip()
 
 
 @dataclass(frozen=True)
@@ -199,8 +199,37 @@ class Paragraph:
     heading: str
 
 
+_ENDS_SENTENCE = (".", "!", "?", "…", ":", "”", '"', "。", "！", "？")
+
+
+def _blocks(text: str) -> list[list[tuple[int, int, int]]]:
+    """Runs of non-blank lines."""
+    blocks: list[list[tuple[int, int, int]]] = [[]]
+    for line in _lines(text):
+        if text[line[1] : line[2]].strip():
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def _hard_wrapped(text: str, block: list[tuple[int, int, int]]) -> bool:
+    """A block of long lines that mostly stop mid-sentence: text wrapped at a fixed width."""
+    lines = [text[s:e].strip() for _, s, e in block if not text[s:e].lstrip().startswith("#")]
+    if len(lines) < 3:
+        return False
+    long_open = sum(1 for line in lines[:-1] if len(line) >= 40 and not line.endswith(_ENDS_SENTENCE))
+    return long_open >= 3 and long_open * 4 >= 3 * (len(lines) - 1)
+
+
 def paragraphs(text: str) -> list[Paragraph]:
-    """The paragraphs of a document with the heading above each."""
+    """The paragraphs of a document with the heading above each.
+
+    A blank line ends a paragraph; so does a line break after sentence-final
+    punctuation, unless the block is hard-wrapped text. A heading is a short line
+    without final punctuation (or a Markdown '#' line) that neither continues the
+    line above nor runs on into a lowercase line below.
+    """
     out: list[Paragraph] = []
     heading = ""
     current: list[tuple[int, int, int]] = []
@@ -212,20 +241,22 @@ def paragraphs(text: str) -> list[Paragraph]:
                 out.append(Paragraph(s, e, len(out) + 1, current[0][0], heading))
             current.clear()
 
-    for number, s, e in _lines(text):
-        line = text[s:e]
-        if not line.strip():
-            close()
-        elif is_heading(line) and not current:
-            heading = heading_text(line)
-        elif is_heading(line) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(","):
-            close()
-            heading = heading_text(line)
-        else:
-            current.append((number, s, e))
-            if line.rstrip().endswith((*_FINAL_PUNCT[:5], "”", '"', "。", "！", "？")):
+    for block in _blocks(text):
+        wrapped = _hard_wrapped(text, block)
+        for i, (number, s, e) in enumerate(block):
+            line = text[s:e]
+            after = text[block[i + 1][1] : block[i + 1][2]].lstrip() if i + 1 < len(block) else ""
+            continues = bool(current) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(_ENDS_SENTENCE)
+            if line.lstrip().lstrip("\ufeff").startswith("#") or (
+                not wrapped and is_heading(line) and not continues and not after[:1].islower()
+            ):
                 close()
-    close()
+                heading = heading_text(line)
+                continue
+            current.append((number, s, e))
+            if not wrapped and line.rstrip().endswith(_ENDS_SENTENCE):
+                close()
+        close()
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 
@@ -98,6 +99,8 @@ def format_answer(a) -> str:
     if a.found:
         lines.append(f"{a.text}")
         lines.append(f"  (confidence {a.confidence:.2f}; {a.source}, characters {a.start}-{a.end})")
+        if a.sentence and a.sentence != a.text:
+            lines.append(f"  in: “{a.sentence}”")
     else:
         lines.append(f"Not found in the documents (confidence {a.confidence:.2f}).")
         if a.quotes:
@@ -147,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and friends
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

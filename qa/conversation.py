@@ -39,7 +39,9 @@ _REFERRING = frozenset(
         "same",
     ]
 )
-_ELLIPSIS = re.compile(r"^\s*(?:and|also|what about|how about|and what about|same for|what of)\b[\s,]*", re.I)
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and what about|and how about|what about|how about|same for|what of|and|also)\b[\s,]*", re.I
+)
 _ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|of|and|\d[\d,.]*))*")
 _MARKUP = re.compile(r"<[^>]*>|\\(?=[^\w\s])|[*_`#>]")
 _CONFIDENCE = re.compile(r"\s*[(\[]?\s*confidence\s+[\d.]+\s*[)\]]?\s*$", re.I)
@@ -83,6 +85,12 @@ def contextualize(question: str, history: list | None) -> str:
     if not previous:
         return question
     ellipsis = _ELLIPSIS.match(question)
+    if (
+        ellipsis
+        and QUESTION_WORDS & set(words(question[ellipsis.end() :]))
+        and not re.search(r"\babout\b", ellipsis.group(), re.I)
+    ):
+        question, ellipsis = question[ellipsis.end() :], None  # "And who is its CEO?": a whole question
     tokens = words(question)
     if ellipsis or (len(tokens) <= 3 and not QUESTION_WORDS & set(tokens)):
         rest = question[ellipsis.end() :] if ellipsis else question

@@ -47,15 +47,13 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def _candidates(root: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES)
 
 
 def _read(path: Path, root: Path) -> Document | Skipped:
     rel = path.relative_to(root).as_posix()
+    if any(part.startswith(".") for part in path.relative_to(root).parts):
+        return Skipped(rel, "hidden file")
     if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
         return Skipped(rel, "a link to a file outside the corpus folder")
     if not path.is_file():

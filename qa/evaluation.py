@@ -23,9 +23,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from qa.api import PROJECT_ROOT, QA
+from qa.api import PROJECT_ROOT, QA, default_model
+from qa.embedding import load_embedder
 from qa.extraction import Calibration
-from qa.embedding import Embedder, SentenceTransformerEmbedder
 from qa.settings import RETRIEVERS, AnswerSettings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "bundled_questions.jsonl"
@@ -102,25 +102,6 @@ def squad_corpus(squad_file: str | Path, corpus_dir: Path) -> list[dict]:
     return questions
 
 
-class CachedEmbedder:
-    """Wraps an embedder so that each variant re-uses the query vectors of the others."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.cache: dict[str, object] = {}
-
-    def encode_queries(self, texts):
-        import numpy as np
-
-        missing = [t for t in texts if t not in self.cache]
-        if missing:
-            self.cache.update(zip(missing, self.inner.encode_queries(missing), strict=True))
-        return np.vstack([self.cache[t] for t in texts])
-
-    def encode_passages(self, texts, progress=False):
-        return self.inner.encode_passages(texts, progress=progress)
-
-
 # --- running -----------------------------------------------------------------------------------
 def _rank_of_gold(bot: QA, item: dict, mode: str) -> int | None:
     """1-based rank of the first retrieved chunk inside the gold paragraph (SQuAD sets)."""
@@ -157,7 +138,7 @@ def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
 
 
 def summarize(result: dict) -> dict:
-    rows = result["rows"]
+    rows = [r for r in result["rows"] if r["type"] != "zh"]
     ans = [r for r in rows if "correct" in r]
     una = [r for r in rows if "correct" not in r]
     mean = lambda xs: round(sum(xs) / len(xs), 3) if xs else None  # noqa: E731
@@ -179,7 +160,7 @@ def summarize(result: dict) -> dict:
     s["p50_ms"] = round(1000 * statistics.median(lat), 1)
     s["p95_ms"] = round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1)
     by_type = collections.defaultdict(list)
-    for r in ans:
+    for r in [r for r in result["rows"] if "correct" in r]:
         by_type[r["type"]].append(r["correct"])
     s["accuracy_by_type"] = {t: mean(v) for t, v in sorted(by_type.items())}
     return s
@@ -206,9 +187,7 @@ def evaluate(bot: QA, questions: list[dict], title: str) -> dict:
 
 
 def main(args) -> int:
-    embedder = CachedEmbedder(
-        SentenceTransformerEmbedder.load(args.model) if args.model else SentenceTransformerEmbedder.load()
-    )
+    embedder = load_embedder(args.model or default_model())
     settings = AnswerSettings()
     reports = []
     rng = random.Random(args.seed)

@@ -31,7 +31,7 @@ import numpy as np
 from qa.chunking import Chunk, chunk_documents
 from qa.documents import Document, sha256_bytes
 from qa.embedding import Embedder
-from qa.errors import IndexCorruptError, IndexMissingError
+from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
 from qa.settings import ChunkSettings
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,11 @@ def build_index(
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     chunks = chunk_documents(docs, chunking)
+    if not chunks:
+        raise CorpusError(
+            "the documents hold no text to answer from (only headings or short labels); "
+            "add paragraphs of text and run `qa index` again"
+        )
     texts = {d.path: d.text for d in docs}
     chunk_vectors = embedder.encode_passages([c.embedding_text() for c in chunks], progress=progress)
     sentences = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from qa.errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Bump when the chunker's rules change what it cuts: indexes built before then become stale.
+CHUNKER_RULES = 2
 RETRIEVERS = ("hybrid", "dense", "bm25")
 
 
@@ -28,7 +30,8 @@ class ChunkSettings:
             raise ConfigError(f"titles must be true or false, got {self.titles!r}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings and the chunker's rule version, as the manifest records them."""
+        return {**asdict(self), "rules": CHUNKER_RULES}
 
 
 @dataclass(frozen=True)

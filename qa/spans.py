@@ -90,9 +90,9 @@ _NAME_Q = re.compile(
 _SUBJECT_Q = re.compile(rf"^\s*(?:who|(?:which|what)\s+[\w’'-]+)\s+(?!{_AUX})([a-z-]+(?:ed|s))\b", re.I)
 _FOCUS = re.compile(rf"\b(?:which|what|whose)\s+((?:[\w’'-]+\s+){{0,4}}?)(?={_AUX})", re.I)
 _FOCUS_ONE = re.compile(
-    r"\b(?:which|what|whose)\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)"
+    r"\b(?i:which|what|whose)\s+((?:[a-z][\w’'-]*\s+){0,2}?[a-z][\w’'-]*)"
     r"(?=\s+(?:of|in|on|for|from|to|by|did|does|do|is|are|was|were|has|have|had|[A-Z])|\s*\?|\s+[a-z]+ed\b)"
-    r"|\b(?:which|what|whose)\s+([\w’'-]+)"
+    r"|\b(?i:which|what|whose)\s+([\w’'-]+)"
 )
 _PLURAL_Q = re.compile(
     r"^\s*(?:who|what|which)\s+(?:are|were)\b|\b(?:which|what)\s+(?:two|three|four|five|six|several)\b|\blist\b"

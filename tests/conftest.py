@@ -5,6 +5,7 @@ Everything here is for the fast unit tests; only tests/e2e uses the real model.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import socket
@@ -12,10 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from qa.answers import Answer
 from qa.documents import read_text
 from qa.text import terms
+
+# Hypothesis keeps its files under .pytest_cache (ignored by git), not in a new .hypothesis/ folder.
+set_hypothesis_home_dir(Path(__file__).resolve().parent.parent / ".pytest_cache" / "hypothesis")
 
 # --- no network ---------------------------------------------------------------------------------
 
@@ -76,6 +81,40 @@ def no_network(monkeypatch):
     yield
 
 
+# --- unit tests never touch the committed index nor load the real model --------------------------
+
+
+def _is_e2e(request) -> bool:
+    return request.node.get_closest_marker("e2e") is not None
+
+
+@pytest.fixture(autouse=True)
+def unit_isolation(request, monkeypatch, tmp_path_factory):
+    """For every test not marked e2e: QA_INDEX / QA_CORPUS point at empty tmp places (a default
+    load can never rebuild the committed index/ with a fake model), QA_MODEL is unset, the cached
+    default QA is reset, and loading the real sentence-transformers model is an error."""
+    if _is_e2e(request):
+        yield
+        return
+    from qa import api, embedding
+
+    place = tmp_path_factory.mktemp("defaults")
+    monkeypatch.setenv("QA_INDEX", str(place / "index"))
+    monkeypatch.setenv("QA_CORPUS", str(place / "corpus"))
+    monkeypatch.delenv("QA_MODEL", raising=False)
+    if request.node.path.name != "test_embedding.py":  # that file tests load() with a stub library
+
+        def no_real_model(*args, **kwargs):
+            raise RuntimeError("unit tests use FakeEmbedder; the real model is for tests/e2e only")
+
+        for obj in list(vars(embedding).values()):  # SentenceTransformerEmbedder and any other model class
+            if isinstance(obj, type) and obj.__module__ == embedding.__name__ and hasattr(obj, "load"):
+                monkeypatch.setattr(obj, "load", staticmethod(no_real_model))
+    api.reset_default()
+    yield
+    api.reset_default()
+
+
 # --- e2e marker ----------------------------------------------------------------------------------
 
 
@@ -87,7 +126,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/e2e is end to end, marked or not, so `-m "not e2e"` never loads the model."""
     for item in items:
-        if "e2e" in Path(str(item.fspath)).parts and item.get_closest_marker("e2e") is None:
+        if "e2e" in item.path.parts and item.get_closest_marker("e2e") is None:
             item.add_marker(pytest.mark.e2e)
 
 
@@ -260,3 +299,21 @@ def assert_verifiable(answer: Answer, corpus_dir: str | Path) -> None:
         assert answer.text == ""
         assert answer.source is None and answer.start is None and answer.end is None
     assert 0.0 <= answer.confidence <= 1.0
+
+
+@pytest.fixture(autouse=True)
+def verify_every_answer(monkeypatch):
+    """Every Answer any test gets from a QA (directly, through the CLI, the UI or `qa eval`) is checked
+    against the document files of the corpus its index was built from."""
+    from qa.api import QA, corpus_of
+
+    real_answer = QA.answer
+
+    @functools.wraps(real_answer)
+    def answer(self, *args, **kwargs):
+        result = real_answer(self, *args, **kwargs)
+        assert_verifiable(result, corpus_of(self.index.manifest, Path(self.index.path)))
+        return result
+
+    monkeypatch.setattr(QA, "answer", answer)
+    yield

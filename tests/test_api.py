@@ -86,14 +86,18 @@ def test_threshold_decides_found(shared_index, shared_corpus):
 
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
 def test_every_retriever_answers(shared_index, shared_corpus, retriever):
-    bot = QA.load(shared_index, corpus=shared_corpus, embedder=FakeEmbedder(), settings=AnswerSettings(retriever=retriever))
+    bot = QA.load(
+        shared_index, corpus=shared_corpus, embedder=FakeEmbedder(), settings=AnswerSettings(retriever=retriever)
+    )
     answer = bot.answer("Who founded Acme Robotics?")
     assert "Jane Doe" in answer.text
     assert_verifiable(answer, shared_corpus)
 
 
 def test_bm25_only_with_no_known_word_is_not_found(shared_index, shared_corpus):
-    bot = QA.load(shared_index, corpus=shared_corpus, embedder=FakeEmbedder(), settings=AnswerSettings(retriever="bm25"))
+    bot = QA.load(
+        shared_index, corpus=shared_corpus, embedder=FakeEmbedder(), settings=AnswerSettings(retriever="bm25")
+    )
     answer = bot.answer("Zyxxy quorbl?")
     assert not answer.found and answer.text == "" and answer.quotes == ()
     assert_verifiable(answer, shared_corpus)
@@ -289,7 +293,7 @@ def test_module_level_answer_builds_and_reuses_the_default_index(default_env):
 
 
 def test_build_with_defaults(default_env):
-    corpus, index, loaded = default_env
+    _, index, loaded = default_env
     manifest = build()
     assert (index / "manifest.json").is_file()
     assert set(manifest.documents) == {"acme.txt", "notes/history.md"}
@@ -309,3 +313,50 @@ def test_a_second_corpus_does_not_disturb_the_first(tmp_path, shared_bot, fake_e
     other = QA.load(tmp_path / "idx", corpus=corpus, embedder=fake_embedder)
     assert "Bob Stone" in other.answer("Who founded Zeta Corp?").text
     assert "Jane Doe" in shared_bot.answer("Who founded Acme Robotics?").text
+
+
+def test_crlf_bom_and_emoji_documents_give_exact_offsets(tmp_path, fake_embedder):
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "win.txt": "\ufeffZeta Corp History\r\n\r\nBob Stone 🚀 founded Zeta Corp in 1999.\r\n"
+            "The firm makes “smart” valves — mostly for ships.\r\n",
+        },
+    )
+    bot = QA.load(tmp_path / "i", corpus=corpus, embedder=fake_embedder)
+    for question, expected in [("Who founded Zeta Corp?", "Bob Stone"), ("When was Zeta Corp founded?", "1999")]:
+        answer = bot.answer(question)
+        assert answer.found and expected in answer.text
+        assert answer.quotes[0].line == 3
+        assert_verifiable(answer, corpus)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [None, "x", {"role": "user"}, {"content": "y"}],
+        [{"role": "user", "content": None}],
+        [{"role": "assistant", "content": [None, 3]}],
+        [{"role": "user", "content": "Who founded Acme Robotics?"}],  # no reply yet
+    ],
+)
+def test_odd_histories_do_not_break_answering(shared_bot, shared_corpus, history):
+    answer = shared_bot.answer("What does it build?", history)
+    assert answer.question == "What does it build?"
+    assert_verifiable(answer, shared_corpus)
+
+
+def test_a_corpus_without_any_sentence_fails_cleanly(tmp_path, fake_embedder):
+    """A document that is all headings ('# Shopping', '- Apples') has no chunk: that is a QAError the
+    CLI and UI can show, or an index that answers 'not found'; never a crash from inside a library."""
+    from qa.errors import QAError
+
+    corpus = write_corpus(tmp_path / "c", {"list.md": "# Shopping\n- Apples\n- Pears\n"})
+    try:
+        build(corpus, tmp_path / "i", embedder=fake_embedder)
+        bot = QA.load(tmp_path / "i", corpus=corpus, embedder=fake_embedder, on_stale="error")
+    except QAError as exc:
+        assert "list.md" in str(exc) or "qa index" in str(exc)
+        return
+    answer = bot.answer("What is on the shopping list?")
+    assert answer.found is False

@@ -65,7 +65,7 @@ def test_l2_shrinks_the_weights():
         ([0.9, 0.1, 0.8, 0.2, 0.7], [1, 0, 1, 0, 0], 1.0),
         ([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1], 0.5),  # a constant score tells nothing
         ([0.5, 0.5, 0.5, 0.5], [1, 0, 1, 0], 0.5),
-        ([0.2, 0.5, 0.5, 0.9], [0, 1, 0, 1], 0.75),  # one tied pair counts half
+        ([0.2, 0.5, 0.5, 0.9], [0, 1, 0, 1], 0.875),  # 3 of 4 pairs won outright, the tied one counts half
     ],
 )
 def test_auc(scores, labels, expected):
@@ -81,10 +81,8 @@ def test_auc_does_not_depend_on_the_order_of_rows():
 
 
 def test_collect_labels_each_question_three_ways(shared_bot, shared_corpus):
-    text = (shared_corpus / "acme.txt").read_text(encoding="utf-8")
-    lo = text.index("Acme Robotics was founded")
-    hi = text.index("\n", lo)
-    items = [{"question": "Who founded Acme Robotics?", "source": "acme.txt", "paragraph": (lo, hi)}]
+    paragraph = paragraph_of(shared_corpus, "acme.txt", "Acme Robotics was founded")
+    items = [{"question": "Who founded Acme Robotics?", "source": "acme.txt", "paragraph": paragraph}]
     x, y, w = collect(shared_bot, items)
     assert x.shape == (3, len(FEATURES))
     assert list(y) == [1.0, 0.0, 0.0]
@@ -94,17 +92,28 @@ def test_collect_labels_each_question_three_ways(shared_bot, shared_corpus):
     assert with_article > without_paragraph and with_article > without_article
 
 
-def test_fit_and_save_writes_a_loadable_calibration(shared_bot, tmp_path):
+def paragraph_of(corpus, source: str, phrase: str) -> tuple[int, int]:
+    text = (corpus / source).read_text(encoding="utf-8")
+    start = text.index(phrase)
+    end = text.find("\n", start)
+    return start, len(text) if end < 0 else end
+
+
+def test_fit_and_save_writes_a_loadable_calibration(shared_bot, shared_corpus, tmp_path):
     items = [
-        {"question": "Who founded Acme Robotics?", "source": "acme.txt", "paragraph": (0, 89)},
-        {"question": "How much did Acme Robotics raise?", "source": "acme.txt", "paragraph": (90, 186)},
-        {"question": "What does the Lifter robot stack?", "source": "notes/history.md", "paragraph": (161, 260)},
+        {"question": "Who founded Acme Robotics?", "source": "acme.txt"},
+        {"question": "How much did Acme Robotics raise?", "source": "acme.txt"},
+        {"question": "What does the Lifter robot stack?", "source": "notes/history.md"},
     ]
+    phrases = ["Acme Robotics was founded", "Acme Robotics raised", "The Walker robot"]
+    for item, phrase in zip(items, phrases, strict=True):
+        item["paragraph"] = paragraph_of(shared_corpus, item["source"], phrase)
     out = tmp_path / "calibration.json"
     report = fit_and_save(shared_bot, items[:2], items[2:], "tiny", path=out)
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved == json.loads(json.dumps(report))
     assert saved["features"] == list(FEATURES)
     assert saved["held_out"]["questions"] == 1 and saved["held_out"]["examples"] == 3
+    assert saved["held_out"]["positives"] == 1
     cal = Calibration.load(out)
     assert len(cal.weights) == len(FEATURES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -225,7 +227,7 @@ def test_windows_respect_max_chars_and_overlap(overlap):
     for c in chunks:
         assert c.end - c.start <= settings.max_chars
         assert c.text == text[c.start : c.end]
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         shared = set(a.sentences) & set(b.sentences)
         assert len(shared) == overlap
         assert b.sentences[0][0] > a.sentences[0][0]
@@ -321,19 +323,24 @@ def documents_with_truth(draw):
             put(draw(st.sampled_from([newline, newline + newline, newline + " \t" + newline])))
         n_sentences = draw(st.integers(1, 5))
         para_start = pos
+        wrapped = False
         for i in range(n_sentences):
             words = [draw(st.sampled_from(_FIRST))]
             words += draw(st.lists(st.sampled_from(_MIDDLE), max_size=6))
             words.append(draw(st.sampled_from(_LAST)))
             body = " ".join(words)
-            if draw(st.booleans()) and len(words) > 2:  # a line break after a comma, inside the sentence
+            if not wrapped and draw(st.booleans()) and len(words) > 2:  # a line break after a comma
                 k = draw(st.integers(1, len(words) - 1))
                 body = " ".join(words[:k]) + "," + newline + " ".join(words[k:])
+                wrapped = True
             sentences.append(put(body + draw(st.sampled_from(_END))))
             if i < n_sentences - 1:
                 put(" ")
         paragraph_spans.append((para_start, pos, current_heading))
-        put(draw(st.sampled_from([newline, newline + newline, newline + " " + newline])))
+        # a paragraph with a line break inside it ends with a blank line, so that no block of
+        # several such paragraphs reads as hard-wrapped text (which is one paragraph per block)
+        separators = [newline + newline, newline + " " + newline] + ([] if wrapped else [newline])
+        put(draw(st.sampled_from(separators)))
     text = "".join(parts)
     return text, sentences, heading_lines, paragraph_spans
 

@@ -130,7 +130,7 @@ def test_ask_json(indexed, capsys):
 
 
 def test_ask_text_output_and_top_k(indexed, capsys):
-    corpus, index = indexed
+    _, index = indexed
     code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index), "--top-k", "2")
     assert code == 0
     lines = out.splitlines()
@@ -189,3 +189,72 @@ def test_keyboard_interrupt_exits_130(capsys, monkeypatch):
     monkeypatch.setattr(cli, "cmd_ask", interrupted)
     code, _, err = run(capsys, "ask", "Who?")
     assert code == 130 and "interrupted" in err
+
+
+def test_ask_over_a_corpus_without_sentences_has_no_traceback(tmp_path, fake_model, capsys):
+    corpus = write_corpus(tmp_path / "c", {"list.md": "# Shopping\n- Apples\n- Pears\n"})
+    index = str(tmp_path / "idx")
+    code, _, err = run(capsys, "index", "--corpus", str(corpus), "--index", index)
+    if code == 0:
+        code, _, err = run(capsys, "ask", "What is on the shopping list?", "--index", index)
+    assert code in (0, 1)
+    assert "Traceback" not in err
+
+
+def test_eval_on_a_question_set_writes_a_report(indexed, tmp_path, capsys):
+    corpus, index = indexed
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "Who founded Acme Robotics?", "answers": ["Jane Doe"]}\n'
+        '{"question": "What is the tallest mountain in Japan?", "answers": []}\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "out" / "report.json"
+    argv = ["eval", "--questions", str(questions), "--index", str(index), "--corpus", str(corpus)]
+    code, out, _ = run(capsys, *argv, "--report", str(report))
+    assert code == 0
+    assert "answer_accuracy" in out and str(report) in out
+    (data,) = json.loads(report.read_text(encoding="utf-8"))
+    assert set(data["summary"]) == {"hybrid", "dense", "bm25"}
+    assert data["summary"]["hybrid"]["questions"] == 2
+    assert data["summary"]["hybrid"]["answer_accuracy"] == 1.0
+
+
+def test_eval_on_a_squad_file(tmp_path, fake_model, capsys, monkeypatch):
+    from qa import evaluation
+
+    monkeypatch.setattr(evaluation, "CACHE", tmp_path / "cache")
+    squad = {
+        "data": [
+            {
+                "title": "Acme",
+                "paragraphs": [
+                    {
+                        "context": "Acme Robotics was founded by Jane Doe in March 2019.",
+                        "qas": [
+                            {"id": "a1", "question": "Who founded Acme Robotics?", "answers": [{"text": "Jane Doe"}]}
+                        ],
+                    }
+                ],
+            },
+            {
+                "title": "Zeta",
+                "paragraphs": [
+                    {
+                        "context": "Bob Stone founded Zeta Corp in 1999. Zeta makes valves.",
+                        "qas": [{"id": "z1", "question": "What does Zeta make?", "answers": [{"text": "valves"}]}],
+                    }
+                ],
+            },
+        ]
+    }
+    path = tmp_path / "tiny-squad.json"
+    path.write_text(json.dumps(squad), encoding="utf-8")
+    report = tmp_path / "r.json"
+    code, _, _ = run(capsys, "eval", "--squad", str(path), "--report", str(report))
+    assert code == 0
+    assert (tmp_path / "cache" / "tiny-squad" / "index" / "manifest.json").is_file()
+    (data,) = json.loads(report.read_text(encoding="utf-8"))
+    hybrid = data["summary"]["hybrid"]
+    assert hybrid["questions"] == 2
+    assert "recall@1" in hybrid and hybrid["recall@5"] == 1.0

@@ -72,3 +72,25 @@ def test_fake_embedder_similar_texts_are_closer():
     e = FakeEmbedder()
     q, near, far = e.encode_queries(["Who launched Pangu Chat?", "Huawei launched Pangu Chat.", "Rain fell in Oslo."])
     assert q @ near > q @ far + 0.3
+
+
+def test_unit_tests_cannot_reach_the_committed_index_or_the_real_model():
+    from qa.api import PROJECT_ROOT, default_corpus, default_index
+    from qa.embedding import SentenceTransformerEmbedder
+
+    assert default_index() != PROJECT_ROOT / "index"
+    assert default_corpus() != PROJECT_ROOT / "corpus"
+    with pytest.raises(RuntimeError, match="FakeEmbedder"):
+        SentenceTransformerEmbedder.load()
+
+
+def test_every_answer_is_verified_against_the_files(index_dir, corpus_dir, fake_embedder):
+    """The autouse verifier catches an answer whose offsets no longer slice its document."""
+    from qa.api import QA
+
+    bot = QA.load(index_dir, corpus=corpus_dir, embedder=fake_embedder, on_stale="error")
+    bot.answer("Who founded Acme Robotics?")  # verified, passes
+    path = corpus_dir / "acme.txt"
+    path.write_text("Shifted! " + path.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(AssertionError, match="slice"):
+        bot.answer("Who founded Acme Robotics?")  # the loaded index still holds the old text

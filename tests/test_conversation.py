@@ -36,12 +36,29 @@ def test_a_pronoun_follow_up_gets_the_previous_answer_and_question():
         ("What about SenseTime?", "What model did SenseTime launch?"),
         ("and Alibaba's?", "What model did Alibaba launch?"),
         ("How about ByteDance?", "What model did ByteDance launch?"),
+        ("And what about Tencent?", "What model did Tencent launch?"),
         ("Tencent?", "What model did Tencent launch?"),
     ],
 )
 def test_an_elliptical_follow_up_replaces_the_subject(follow_up, expected):
     history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
     assert contextualize(follow_up, history) == expected
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "kept"),
+    [
+        ("And who is its CEO?", "who is its CEO"),
+        ("And when did it launch it?", "when did it launch it"),
+        ("Also, what does Tencent use it for?", "what does Tencent use it for"),
+    ],
+)
+def test_a_whole_question_after_and_is_not_spliced_into_the_previous_one(follow_up, kept):
+    history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
+    query = contextualize(follow_up, history)
+    assert kept in query
+    assert "did who" not in query and "did when" not in query and "did what" not in query
+    assert "Baidu" in query  # "it"/"its" still refers to the previous turn
 
 
 def test_elliptical_follow_up_replaces_a_multi_word_subject():

@@ -98,7 +98,12 @@ def test_symlink_to_a_file_inside_the_corpus_is_read(tmp_path):
 def test_hidden_files_and_folders_are_not_read(tmp_path):
     root = write_corpus(
         tmp_path / "c",
-        {"good.txt": "Visible.", ".draft.txt": "Hidden draft.", ".git/notes.md": "Hidden folder.", "a/.b/c.md": "Deep."},
+        {
+            "good.txt": "Visible.",
+            ".draft.txt": "Hidden draft.",
+            ".git/notes.md": "Hidden folder.",
+            "a/.b/c.md": "Deep.",
+        },
     )
     docs, _ = scan_corpus(root)
     assert [d.path for d in docs] == ["good.txt"]

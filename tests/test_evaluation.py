@@ -9,7 +9,6 @@ import pytest
 from qa.api import QA
 from qa.documents import read_text
 from qa.evaluation import (
-    CachedEmbedder,
     contains,
     evaluate,
     exact_match,
@@ -170,17 +169,6 @@ def test_squad_corpus_writes_one_document_per_article(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in corpus.iterdir()} == mtimes
 
 
-def test_cached_embedder_encodes_each_query_once():
-    inner = FakeEmbedder()
-    cached = CachedEmbedder(inner)
-    assert (cached.name, cached.dim) == (inner.name, inner.dim)
-    a = cached.encode_queries(["one", "two"])
-    b = cached.encode_queries(["two", "one", "one"])
-    assert inner.query_calls == 1
-    assert (a[0] == b[1]).all() and (a[1] == b[0]).all()
-    assert cached.encode_passages(["p"]).shape == (1, inner.dim)
-
-
 def test_summarize_handmade_rows():
     rows = [
         {"id": "a", "type": "fact", "found": True, "correct": True, "hit3": True, "f1": 1.0, "em": 1.0, "rank": 1},
@@ -202,7 +190,7 @@ def test_summarize_handmade_rows():
 
 
 def test_evaluate_runs_every_retriever_on_the_same_questions(shared_index, shared_corpus, capsys):
-    bot = QA.load(shared_index, corpus=shared_corpus, embedder=CachedEmbedder(FakeEmbedder()))
+    bot = QA.load(shared_index, corpus=shared_corpus, embedder=FakeEmbedder())
     questions = [
         {"id": "1", "question": "Who founded Acme Robotics?", "type": "fact", "answers": ["Jane Doe"]},
         {"id": "2", "question": "When was Acme Robotics founded?", "type": "fact", "answers": ["March 2019"]},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retrieval import RRF_K, Hit
+from qa.retrieval import Hit
 from qa.text import terms
 
 MODES = ("dense", "bm25", "hybrid")
@@ -39,18 +39,26 @@ def test_scores_are_what_they_say(shared_bot, mode):
     query = "Walker robot boxes"
     qvec = shared_bot.embedder.encode_queries([query])[0]
     hits = shared_bot.retriever.search(query, qvec, 5, mode)
+    lexical = shared_bot.retriever.bm25.get_scores(terms(query))
     for h in hits:
         chunk_vec = shared_bot.index.vectors.reconstruct(h.chunk.id)
         assert h.dense == pytest.approx(float(chunk_vec @ qvec), abs=1e-5)  # filled in even for BM25-only hits
         if mode == "dense":
             assert h.bm25 == 0.0
-        else:
-            assert h.bm25 >= 0.0
-    top = hits[0]
-    if mode == "hybrid":
-        assert top.score == pytest.approx(2.0 / (RRF_K + 1))  # first in both rankings
-    else:
-        assert top.score == pytest.approx(1.0 / (RRF_K + 1))
+        elif h.bm25:
+            assert h.bm25 == pytest.approx(float(lexical[h.chunk.id]), rel=1e-5)
+    if mode == "dense":
+        assert [h.dense for h in hits] == sorted((h.dense for h in hits), reverse=True)
+    if mode == "bm25":
+        assert [h.bm25 for h in hits] == sorted((h.bm25 for h in hits), reverse=True)
+
+
+def test_hybrid_puts_first_the_chunk_both_rankings_put_first(shared_bot):
+    query = "Walker robot boxes kilograms"
+    dense = search(shared_bot, query, k=1, mode="dense")[0].chunk.id
+    bm25 = search(shared_bot, query, k=1, mode="bm25")[0].chunk.id
+    assert dense == bm25
+    assert search(shared_bot, query, k=1, mode="hybrid")[0].chunk.id == dense
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -108,6 +108,36 @@ def span_text(question: str, sentence: str) -> str | None:
             "Megvii Technology, and Yitu Technology.",
             "SenseTime, CloudWalk Technology, Megvii Technology, and Yitu Technology",
         ),
+        (
+            "How many articles does the draft consist of?",
+            "In 2023, the draft had 21 articles covering 80% of cases.",
+            "21 articles",
+        ),
+        (
+            "How much did Tencent pay for the startup?",
+            "In 2021 Tencent paid 3 billion yuan for the startup, a 20% premium.",
+            "3 billion yuan",
+        ),
+        (
+            "How much did Tencent pay for the startup?",
+            "Tencent paid $450 million for the startup in 2021.",
+            "$450 million",
+        ),
+        (
+            "When was the company founded?",
+            "The company, with 120 staff, was founded on 5 June 2015 in Shanghai.",
+            "5 June 2015",
+        ),
+        (
+            "Which cities have put forth specific plans?",
+            "Major cities, including Beijing, Shanghai, and Guangzhou, have also put forth specific plans.",
+            "Beijing, Shanghai, and Guangzhou",
+        ),
+        (
+            "What percentage of the world's large models do the US and China account for?",
+            "The United States and China collectively account for over 80% of the world's large model distribution.",
+            "over 80%",
+        ),
     ],
 )
 def test_best_span_finds_the_answer(question, sentence, answer):

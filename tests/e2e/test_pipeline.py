@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.api import PROJECT_ROOT, QA, staleness
+from qa.api import PROJECT_ROOT, QA, corpus_of, staleness
 from qa.documents import read_text
 from qa.index import read_manifest
 from qa.settings import DEFAULT_MODEL, ChunkSettings
@@ -20,7 +20,8 @@ SOURCE = "china-large-model-industry.txt"
 @pytest.fixture(scope="module")
 def bot() -> QA:
     # on_stale="error": loading also proves the committed index matches the committed corpus
-    return QA.load(INDEX, corpus=CORPUS, model=DEFAULT_MODEL, on_stale="error")
+    # (found through the manifest's own corpus reference)
+    return QA.load(INDEX, model=DEFAULT_MODEL, on_stale="error")
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,7 @@ def test_committed_index_is_fresh():
     assert staleness(manifest, CORPUS, "all-MiniLM-L6-v2", ChunkSettings()) == []
     assert manifest.model == "all-MiniLM-L6-v2"
     assert set(manifest.documents) == {SOURCE}
+    assert corpus_of(manifest, INDEX) == CORPUS.resolve()
 
 
 def test_the_real_model_is_loaded(bot):
