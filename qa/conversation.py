@@ -2,7 +2,8 @@
 
 `history` is Gradio's messages format: a list of {"role", "content"} dicts.
 A question leans on the previous turn when it refers back ("What does *it*
-plan?") or is elliptical ("And Tencent?", "What about SenseTime?"). A
+plan?"), names nothing of its own ("Whose chips were affected?") or is
+elliptical ("And Tencent?", "What about SenseTime?"). A
 referring question gets the previous answer (and question) added to its
 query; an elliptical one takes the previous question with its subject
 replaced by the new one.
@@ -43,6 +44,7 @@ _ELLIPSIS = re.compile(
     r"^\s*(?:and what about|and how about|what about|how about|same for|what of|and|also)\b[\s,]*", re.I
 )
 _ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|of|and|\d[\d,.]*))*")
+_NAMES = re.compile(r"(?<!^)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z]\w*)|\d")
 _MARKUP = re.compile(r"<[^>]*>|\\(?=[^\w\s])|[*_`#>]")
 _CONFIDENCE = re.compile(r"\s*[(\[]?\s*confidence\s+[\d.]+\s*[)\]]?\s*$", re.I)
 
@@ -99,6 +101,6 @@ def contextualize(question: str, history: list | None) -> str:
         if old and new:
             return previous[: old.start()] + new + previous[old.end() :]
         return f"{previous} {new}".strip()
-    if _REFERRING & set(tokens):
+    if _REFERRING & set(tokens) or not _NAMES.search(question):
         return f"{question} {reply} {previous}".strip()
     return question

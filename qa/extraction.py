@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from qa.retrieval import Hit, Retriever
-from qa.spans import COUNT, DATE, MONEY, NUMBER, OTHER, best_span, classify
+from qa.spans import OTHER, best_span, classify
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
 _CALIBRATION = Path(__file__).with_name("calibration.json")
 FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
-_CLAUSE_BREAK = re.compile(r"[,;:—–]\s+|\s+[—–]\s+|\s\((?=\w)")
+_CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,8 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
     if span is not None:
         start, end = span.start, span.end
     else:
-        start, end = clause_window(text, best.start, best.end, query, retriever)
+        context = query[len(question) :] if query.startswith(question) else ""
+        start, end = clause_window(text, best.start, best.end, typed_question, retriever, context)
     margin = key - scored[1][0] if len(scored) > 1 else 0.5
     feats = (
         best.dense,
@@ -150,27 +151,43 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
         best.context,
         best.hit.dense,
         margin,
-        1.0 if qtype.kind in (DATE, NUMBER, COUNT, MONEY) and span is None else 0.0,
+        1.0 if qtype.strict and span is None else 0.0,
         name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
     )
     order = [best] + [c for c in ranked if c is not best]
     return Extract(best, start, end, feats, tuple(order))
 
 
-def clause_window(text: str, start: int, end: int, query: str, retriever: Retriever) -> tuple[int, int]:
-    """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long."""
+def clause_window(
+    text: str, start: int, end: int, question: str, retriever: Retriever, context: str = ""
+) -> tuple[int, int]:
+    """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long.
+
+    Clause windows are scored by the share of the question's terms they hold,
+    less half the share of the conversation's earlier terms (`context`): a
+    follow-up wants the new part of the sentence, not the part already said;
+    a little credit for words that are new to both keeps empty clauses out.
+    """
     if end - start <= MAX_ANSWER_CHARS:
         return start, end
     cuts = [start] + [m.end() for m in _CLAUSE_BREAK.finditer(text, start, end)] + [end]
     pieces = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
-    q_terms = terms(query)
-    best, best_key = (start, start + MAX_ANSWER_CHARS), (-1.0, 0)
+    q_terms = terms(question)
+    c_terms = [t for t in terms(context) if t not in set(q_terms)]
+    best, best_key = (start, start + MAX_ANSWER_CHARS), (-2.0, 0)
     for i in range(len(pieces)):
         for j in range(i, len(pieces)):
             a, b = pieces[i][0], pieces[j][1]
             if b - a > MAX_ANSWER_CHARS:
                 break
-            key = (weighted_coverage(q_terms, set(terms(text[a:b])), retriever), b - a)
+            window = set(terms(text[a:b]))
+            new = len(window - set(q_terms) - set(c_terms))
+            score = (
+                weighted_coverage(q_terms, window, retriever)
+                - 0.5 * weighted_coverage(c_terms, window, retriever)
+                + 0.2 * min(1.0, new / 8)
+            )
+            key = (round(score, 6), b - a)
             if key > best_key:
                 best, best_key = (a, b), key
     a, b = best

@@ -126,6 +126,7 @@ class QuestionType:
     plural: bool
     focus: frozenset[str]
     duration: bool = False
+    strict: bool = False  # the answer must be of this type: a sentence without one does not answer
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ def classify(question: str) -> QuestionType:
         return QuestionType(OTHER, plural, focus)
     for kind, pattern in ((DATE, _DATE_Q), (MONEY, _MONEY_Q), (COUNT, _COUNT_Q), (NUMBER, _NUMBER_Q)):
         if pattern.search(question):
-            return QuestionType(kind, False, focus, duration=bool(re.search(r"\bhow long\b", question, re.I)))
+            duration = bool(re.search(r"\bhow long\b", question, re.I))
+            loose = kind == NUMBER and re.search(r"\bhow (?:big|large|tall|high|far|often|old)\b", question, re.I)
+            return QuestionType(kind, False, focus, duration=duration, strict=not loose)
     if _NAME_Q.search(question):
         return QuestionType(NAME, plural, focus)
     return QuestionType(OTHER, plural, focus)
