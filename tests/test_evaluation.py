@@ -171,8 +171,28 @@ def test_squad_corpus_writes_one_document_per_article(tmp_path):
 
 def test_summarize_handmade_rows():
     rows = [
-        {"id": "a", "type": "fact", "found": True, "correct": True, "hit3": True, "f1": 1.0, "em": 1.0, "rank": 1},
-        {"id": "b", "type": "fact", "found": False, "correct": False, "hit3": True, "f1": 0.0, "em": 0.0, "rank": 4},
+        {
+            "id": "a",
+            "type": "fact",
+            "found": True,
+            "correct": True,
+            "hit3": True,
+            "f1": 1.0,
+            "em": 1.0,
+            "rank": 1,
+            "abstained_without_article": True,
+        },
+        {
+            "id": "b",
+            "type": "fact",
+            "found": False,
+            "correct": False,
+            "hit3": True,
+            "f1": 0.0,
+            "em": 0.0,
+            "rank": 4,
+            "abstained_without_article": True,
+        },
         {"id": "c", "type": "unanswerable", "found": False},
         {"id": "d", "type": "unanswerable", "found": True},
     ]
@@ -181,7 +201,8 @@ def test_summarize_handmade_rows():
     assert s["answer_accuracy"] == 0.5
     assert s["hit@3"] == 1.0
     assert s["exact_match"] == 0.5 and s["f1"] == 0.5
-    assert s["abstention"] == 0.5
+    # c abstained, d did not; a and b, asked again without their article, both abstained
+    assert s["abstention"] == 0.75
     assert s["false_abstention"] == 0.5
     assert s["recall@1"] == 0.5 and s["recall@5"] == 1.0
     assert s["mrr@10"] == pytest.approx((1 + 1 / 4) / 2, abs=1e-3)
