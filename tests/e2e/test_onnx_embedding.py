@@ -1,0 +1,75 @@
+"""The ONNX query path gives the same vectors and answers as sentence-transformers (real model)."""
+
+import numpy as np
+import pytest
+
+from qa import onnx_embedding
+from qa.api import QA
+from qa.embedding import SentenceTransformerEmbedder, load_embedder
+from qa.index import load_index
+from tests.conftest import assert_verifiable
+
+pytestmark = pytest.mark.e2e
+
+CORPUS = onnx_embedding.Path(__file__).resolve().parents[2] / "corpus"
+INDEX = CORPUS.parent / "index"
+QUESTIONS = [
+    "Which company launched Pangu Chat?",
+    "When did the U.S. Department of Commerce impose an export restriction on high-end GPUs?",
+    "Who founded Lingxin Intelligent Company?",
+    "What is the tallest mountain in Japan?",
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QA_CACHE", str(tmp_path_factory.mktemp("cache")))
+    mp.setenv("QA_ONNX", "1")
+    first = load_embedder("all-MiniLM-L6-v2")  # no export yet: sentence-transformers, then export
+    second = load_embedder("all-MiniLM-L6-v2")  # from the export
+    yield first, second
+    mp.undo()
+
+
+def test_first_load_exports_and_the_second_uses_the_export(exported):
+    first, second = exported
+    assert isinstance(first, SentenceTransformerEmbedder)
+    assert isinstance(second, onnx_embedding.OnnxEmbedder)
+    assert (second.name, second.dim) == (first.name, first.dim)
+    assert (onnx_embedding.cache_dir("all-MiniLM-L6-v2") / "model.onnx").is_file()
+
+
+def test_same_vectors_as_sentence_transformers(exported):
+    st, fast = exported
+    index = load_index(INDEX)
+    texts = [index.texts[c.source][s:e] for c in index.chunks for s, e in c.sentences] + QUESTIONS
+    assert np.abs(st.encode_passages(texts) - fast.encode_passages(texts)).max() < 1e-4
+    assert np.abs(st.encode_queries(QUESTIONS) - fast.encode_queries(QUESTIONS)).max() < 1e-4
+    # and the committed index was built with vectors the export reproduces
+    assert np.abs(index.sentence_vectors - fast.encode_passages(texts[: len(index.sentence_vectors)])).max() < 1e-3
+
+
+def test_same_answers_as_sentence_transformers(exported):
+    st, fast = exported
+    slow_bot = QA.load(INDEX, embedder=st, on_stale="error")
+    fast_bot = QA.load(INDEX, embedder=fast, on_stale="error")
+    for question in QUESTIONS:
+        a, b = slow_bot.answer(question), fast_bot.answer(question)
+        assert (a.found, a.text, a.start, a.end) == (b.found, b.text, b.start, b.end)
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
+        assert_verifiable(b, CORPUS)
+
+
+def test_a_damaged_export_falls_back_and_is_made_again(exported, caplog):
+    folder = onnx_embedding.cache_dir("all-MiniLM-L6-v2")
+    (folder / "model.onnx").write_bytes(b"not an onnx file")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QA_ONNX", "1")
+    try:
+        again = load_embedder("all-MiniLM-L6-v2")
+        assert isinstance(again, SentenceTransformerEmbedder)
+        assert "cannot use the ONNX export" in caplog.text
+        assert isinstance(load_embedder("all-MiniLM-L6-v2"), onnx_embedding.OnnxEmbedder)
+    finally:
+        mp.undo()
