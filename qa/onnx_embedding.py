@@ -62,13 +62,29 @@ def cache_dir(name: str) -> Path:
 class OnnxEmbedder:
     """Embeds with an exported model: same vectors as sentence-transformers, without torch."""
 
-    def __init__(self, session, tokenizer, name: str, dim: int, batch_size: int = 32) -> None:
+    def __init__(self, session, tokenizer, name: str, dim: int, batch_size: int = 32, folder: Path | None = None):
         self.session, self.tokenizer, self.name, self.dim, self.batch_size = session, tokenizer, name, dim, batch_size
         self.inputs = {i.name for i in session.get_inputs()}
+        self.folder = folder
+        self._bulk = None
+
+    @staticmethod
+    def _session(folder: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+    def bulk_session(self):
+        """A session on every core, for indexing many passages (the query session keeps one thread)."""
+        if self._bulk is None:
+            self._bulk = self._session(self.folder, os.cpu_count() or 1) if self.folder else self.session
+        return self._bulk
 
     @classmethod
     def load(cls, folder: Path, name: str, threads: int = 1) -> OnnxEmbedder:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -77,31 +93,33 @@ class OnnxEmbedder:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.enable_truncation(meta["max_length"])
         tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-        return cls(session, tokenizer, name, int(meta["dim"]))
+        return cls(cls._session(folder, threads), tokenizer, name, int(meta["dim"]), folder=folder)
 
-    def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], session, progress: bool) -> np.ndarray:
+        """Vectors in the order of `texts`; batches of similar length, so little padding is computed."""
         from tqdm.auto import tqdm
 
-        out = []
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in tqdm(range(0, len(texts), self.batch_size), desc="Embedding", unit="batch", disable=not progress):
-            batch = self.tokenizer.encode_batch([prefix + t for t in texts[i : i + self.batch_size]])
+            rows = order[i : i + self.batch_size]
+            batch = self.tokenizer.encode_batch([texts[r] for r in rows])
             feed = {
                 "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in batch], dtype=np.int64),
             }
-            out.append(self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0])
-        return normalize(np.vstack(out)) if out else np.zeros((0, self.dim), dtype=np.float32)
+            out[rows] = session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        return normalize(out)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "", progress=False)
+        return self._encode(texts, self.session, progress=False)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, "", progress=progress)
+        session = self.bulk_session() if len(texts) > self.batch_size else self.session
+        return self._encode(texts, session, progress=progress)
 
 
 def export(st_embedder, folder: Path) -> bool:

@@ -1,0 +1,126 @@
+"""Speed and memory of the chatbot on this machine. Not part of the tests.
+
+    .venv/bin/python bench/run.py [--repeat 5] [--squad ../shared/data/squad-v1.1-dev-articles-00-23.json]
+
+Prints a table and writes bench/results/latest.json. Every row is measured in
+this run; cold starts are fresh processes (median of --repeat), warm latency is
+the median / p95 over the bundled question set through the Python API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+QA_BIN = str(Path(PYTHON).with_name("qa"))
+QUESTION = "Which company launched Pangu Chat?"
+
+
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Seconds, peak RSS (MB) and standard output of one fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return elapsed, usage.ru_maxrss / 1024, out
+
+
+def cold(cmd: list[str], repeat: int, **env_extra) -> dict:
+    env = {**os.environ, **env_extra}
+    runs = [_timed(cmd, env) for _ in range(repeat)]
+    return {"median_s": round(statistics.median(r[0] for r in runs), 3), "peak_rss_mb": round(max(r[1] for r in runs))}
+
+
+def warm(repeat: int) -> dict:
+    code = f"""
+import json, statistics, time
+from qa import answer
+from qa.evaluation import load_questions
+qs = [q for q in load_questions({str(ROOT / "eval" / "bundled_questions.jsonl")!r}) if q['type'] != 'zh']
+answer(qs[0]['question'])
+lat = []
+for _ in range({repeat}):
+    for q in qs:
+        t = time.perf_counter(); answer(q['question'], q.get('history')); lat.append(time.perf_counter() - t)
+lat.sort()
+print(json.dumps({{"questions": len(lat), "p50_ms": round(1000 * statistics.median(lat), 2),
+                  "p95_ms": round(1000 * lat[int(0.95 * len(lat))], 2)}}))
+"""
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def build(corpus: Path, label: str, **env_extra) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        code = f"""
+import json, time
+from qa.api import build
+from qa.documents import load_corpus
+docs, _ = load_corpus({str(corpus)!r})
+t = time.perf_counter(); m = build({str(corpus)!r}, {tmp!r}); s = time.perf_counter() - t
+words = sum(len(d.text.split()) for d in docs)
+c = m.counts
+print(json.dumps({{"chunks": c["chunks"], "sentences": c["sentences"], "words": words, "seconds": round(s, 2)}}))
+"""
+        _, rss, out = _timed([PYTHON, "-c", code], {**os.environ, **env_extra})
+    r = json.loads(out.strip().splitlines()[-1])
+    r["chunks_per_s"] = round(r["chunks"] / r["seconds"], 1)
+    r["words_per_s"] = round(r["words"] / r["seconds"])
+    r["peak_rss_mb"] = round(rss)
+    r["corpus"] = label
+    return r
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--squad", default=None, help="also time building the index of a SQuAD file's articles")
+    args = ap.parse_args()
+    rows: dict[str, dict] = {}
+    subprocess.run([QA_BIN, "ask", QUESTION], capture_output=True, cwd=ROOT, check=True)  # make the ONNX export
+    rows["cold qa ask (ONNX query path)"] = cold([QA_BIN, "ask", QUESTION, "--top-k", "1"], args.repeat)
+    rows["cold qa ask (sentence-transformers, QA_ONNX=0)"] = cold(
+        [QA_BIN, "ask", QUESTION, "--top-k", "1"], args.repeat, QA_ONNX="0"
+    )
+    rows["cold python -c answer(...)"] = cold(
+        [PYTHON, "-c", f"from qa import answer; print(answer({QUESTION!r}).text)"], args.repeat
+    )
+    rows["warm answer, bundled corpus"] = warm(max(1, args.repeat // 2))
+    rows["build, bundled corpus"] = build(ROOT / "corpus", "bundled")
+    if args.squad:
+        from qa.evaluation import squad_corpus
+
+        corpus = Path(tempfile.mkdtemp()) / "corpus"
+        squad_corpus(args.squad, corpus)
+        rows["build, SQuAD dev 0-23 (1,048 paragraphs)"] = build(corpus, "squad")
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+        "rows": rows,
+    }
+    print(f"\n{report['machine']}, {report['date']}")
+    width = max(map(len, rows))
+    for name, row in rows.items():
+        print(f"{name:<{width}}  " + "  ".join(f"{k}={v}" for k, v in row.items() if k != "corpus"))
+    out = ROOT / "bench" / "results" / "latest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"\nwritten: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
