@@ -23,6 +23,7 @@ from qa.spans import OTHER, best_span, classify
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
+SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
 _CALIBRATION = Path(__file__).with_name("calibration.json")
 FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
@@ -139,8 +140,11 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
     scored.sort(key=lambda x: x[0], reverse=True)
     key, best, span = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
-    if span is not None:
+    if span is not None and (span.margin >= SPAN_MARGIN or span.rival is None):
         start, end = span.start, span.end
+    elif span is not None and max(span.end, span.rival[1]) - min(span.start, span.rival[0]) <= MAX_ANSWER_CHARS:
+        # two candidates nearly tied: answer with the stretch of the sentence that holds both
+        start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
         context = query[len(question) :] if query.startswith(question) else ""
         start, end = clause_window(text, best.start, best.end, typed_question, retriever, context)

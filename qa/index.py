@@ -16,6 +16,8 @@ load.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -153,6 +155,22 @@ def build_index(
 
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir):
+        return _build(docs, corpus_dir, index_dir, embedder, chunking, progress, faiss)
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path):
+    """One build at a time per index folder (a lock on the folder itself): a second waits for the first."""
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _build(docs, corpus_dir, index_dir: Path, embedder, chunking, progress: bool, faiss) -> Manifest:
     chunks = chunk_documents(docs, chunking)
     if not chunks:
         raise CorpusError(
@@ -241,7 +259,23 @@ def _read_checked(index_dir: Path, entry: dict) -> bytes:
 
 
 def load_index(index_dir: str | Path) -> LoadedIndex:
-    """Read and check an index folder. Raises IndexMissingError or IndexCorruptError."""
+    """Read and check an index folder. Raises IndexMissingError or IndexCorruptError.
+
+    A build that finishes while this reads can replace the manifest and remove the
+    files it named: then the read is tried once more, on the new manifest.
+    """
+    index_dir = Path(index_dir)
+    path = index_dir / MANIFEST
+    seen = path.read_bytes() if path.is_file() else None
+    try:
+        return _load(index_dir)
+    except IndexCorruptError:
+        if path.is_file() and path.read_bytes() != seen:
+            return _load(index_dir)  # a build replaced the index while this read it
+        raise
+
+
+def _load(index_dir: Path) -> LoadedIndex:
     import io
 
     import faiss

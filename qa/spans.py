@@ -13,7 +13,7 @@ its best clause) stays the answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.text import STOPWORDS, WORD, terms
 
@@ -135,6 +135,8 @@ class Span:
     end: int
     kind: str
     score: float
+    margin: float = 1.0  # over the best other candidate that does not overlap it
+    rival: tuple[int, int] | None = None  # where that candidate is
 
 
 def classify(question: str) -> QuestionType:
@@ -315,7 +317,7 @@ def best_span(question: str, text: str, start: int, end: int, idf=None, context:
     obj_verb = set(terms(obj.group(1))) if obj else set()
     obj_at = next((i for i, t in enumerate(tokens) if obj_verb and set(terms(text[t[0] : t[1]])) & obj_verb), None)
     wants_org = bool(qtype.focus & _ORG_FOCUS)
-    best: Span | None = None
+    scored: list[Span] = []
     for a, b in candidate_spans(text, start, end, qtype):
         a, b = _strip_span(text, a, b)
         span_terms = set(terms(text[a:b]))
@@ -341,6 +343,12 @@ def best_span(question: str, text: str, start: int, end: int, idf=None, context:
         is_list = bool(re.search(r",|\band\b|\bor\b", text[a:b]))
         if is_list:
             score += 0.3 if qtype.plural else -0.3
-        if best is None or score > best.score:
-            best = Span(a, b, qtype.kind, score)
-    return best
+        scored.append(Span(a, b, qtype.kind, score))
+    if not scored:
+        return None
+    scored.sort(key=lambda sp: sp.score, reverse=True)
+    best = scored[0]
+    rival = next((sp for sp in scored[1:] if sp.end <= best.start or sp.start >= best.end), None)
+    if rival is None:
+        return best
+    return replace(best, margin=best.score - rival.score, rival=(rival.start, rival.end))
