@@ -165,6 +165,9 @@ def summarize(result: dict) -> dict:
         s["recall@1"] = mean([r["rank"] == 1 for r in ranked])
         s["recall@5"] = mean([r["rank"] is not None and r["rank"] <= 5 for r in ranked])
         s["mrr@10"] = mean([1 / r["rank"] if r["rank"] else 0.0 for r in ranked])
+        s["recall_curve"] = [
+            mean([r["rank"] is not None and r["rank"] <= k for r in ranked]) for k in range(1, RECALL_DEPTH + 1)
+        ]
     lat = sorted(result["latencies"])
     s["p50_ms"] = round(1000 * statistics.median(lat), 1)
     s["p95_ms"] = round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1)
@@ -176,7 +179,7 @@ def summarize(result: dict) -> dict:
 
 
 def print_table(title: str, summaries: dict[str, dict]) -> None:
-    keys = [k for k in next(iter(summaries.values())) if k != "accuracy_by_type"]
+    keys = [k for k in next(iter(summaries.values())) if k not in ("accuracy_by_type", "recall_curve")]
     print(f"\n{title}")
     print(f"{'metric':<18}" + "".join(f"{m:>10}" for m in summaries))
     for k in keys:

@@ -206,6 +206,7 @@ def test_summarize_handmade_rows():
     assert s["false_abstention"] == 0.5
     assert s["recall@1"] == 0.5 and s["recall@5"] == 1.0
     assert s["mrr@10"] == pytest.approx((1 + 1 / 4) / 2, abs=1e-3)
+    assert s["recall_curve"] == [0.5, 0.5, 0.5] + [1.0] * 7  # recall@1..@10: ranks 1 and 4
     assert s["p50_ms"] == 25.0
     assert s["accuracy_by_type"] == {"fact": 0.5}
 
