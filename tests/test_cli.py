@@ -258,3 +258,26 @@ def test_eval_on_a_squad_file(tmp_path, fake_model, capsys, monkeypatch):
     hybrid = data["summary"]["hybrid"]
     assert hybrid["questions"] == 2
     assert "recall@1" in hybrid and hybrid["recall@5"] == 1.0
+
+
+def test_serve_passes_its_options_to_the_app(monkeypatch, tmp_path, corpus_dir, fake_model):
+    import ui.app
+
+    launched = {}
+
+    class App:
+        def launch(self, **kwargs):
+            launched.update(kwargs)
+
+    def build_app(factory):
+        launched["factory"] = factory
+        return App()
+
+    monkeypatch.setattr(ui.app, "build_app", build_app)
+    monkeypatch.delenv("QA_AUTH", raising=False)
+    argv = ["serve", "--index", str(tmp_path / "i"), "--corpus", str(corpus_dir), "--model", "m2", "--port", "7999"]
+    assert cli.main(argv) == 0
+    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7999
+    assert launched["auth"] is None
+    bot = launched["factory"]()  # loads (here: builds) the index with the named model
+    assert bot.index.manifest.model == "m2"

@@ -122,16 +122,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ui.app", description=DESCRIPTION)
     parser.add_argument("--index", metavar="DIR", help="index folder (default: index/, or $QA_INDEX)")
     parser.add_argument("--corpus", metavar="DIR", help="corpus folder (default: the one the index names)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--model", help="embedding model name or path (default: $QA_MODEL or all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only; 0.0.0.0 exposes the chat)",
+    )
     parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
     args = parser.parse_args(argv)
     factory = default_qa
-    if args.index or args.corpus:
+    if args.index or args.corpus or args.model:
 
         def factory() -> QA:
-            return QA.load(args.index, corpus=args.corpus)
+            return QA.load(args.index, corpus=args.corpus, model=args.model)
 
-    build_app(factory).launch(server_name=args.host, server_port=args.port)
+    build_app(factory).launch(server_name=args.host, server_port=args.port, auth=auth_from_env())
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    """`QA_AUTH=user:password` asks for a login (Gradio's auth); unset means none."""
+    value = os.environ.get("QA_AUTH", "")
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise SystemExit("QA_AUTH must be user:password")
+    return user, password
 
 
 if __name__ == "__main__":

@@ -29,23 +29,37 @@ def launched(monkeypatch):
     return demos
 
 
-def test_defaults_bind_loopback_and_use_the_default_bot(launched):
+def test_defaults_bind_loopback_and_use_the_default_bot(launched, monkeypatch):
+    monkeypatch.delenv("QA_AUTH", raising=False)
     app.main([])
     (demo,) = launched
-    assert demo.launched == {"server_name": "127.0.0.1", "server_port": 7860}
+    assert demo.launched == {"server_name": "127.0.0.1", "server_port": 7860, "auth": None}
     assert demo.factory is default_qa
 
 
 def test_index_and_corpus_options(launched, monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_AUTH", "ann:pw")
     calls = []
     monkeypatch.setattr(app.QA, "load", classmethod(lambda cls, *a, **kw: calls.append((a, kw)) or "bot"))
     app.main(["--index", str(tmp_path / "i"), "--corpus", str(tmp_path / "c"), "--host", "0.0.0.0", "--port", "9"])
     (demo,) = launched
-    assert demo.launched == {"server_name": "0.0.0.0", "server_port": 9}
+    assert demo.launched == {"server_name": "0.0.0.0", "server_port": 9, "auth": ("ann", "pw")}
     assert demo.factory() == "bot"
-    assert calls == [((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c")})]
+    assert calls == [((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c"), "model": None})]
 
 
 def test_there_is_no_share_option(launched):
     with pytest.raises(SystemExit):
         app.main(["--share"])
+
+
+def test_auth_comes_from_the_environment(monkeypatch):
+    from ui.app import auth_from_env
+
+    monkeypatch.delenv("QA_AUTH", raising=False)
+    assert auth_from_env() is None
+    monkeypatch.setenv("QA_AUTH", "ann:s3cret:with:colons")
+    assert auth_from_env() == ("ann", "s3cret:with:colons")
+    monkeypatch.setenv("QA_AUTH", "no-password")
+    with pytest.raises(SystemExit, match="user:password"):
+        auth_from_env()
