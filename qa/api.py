@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
 from qa.conversation import contextualize
-from qa.documents import load_corpus
+from qa.documents import Document, load_corpus
 from qa.embedding import Embedder, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract
@@ -52,12 +52,16 @@ def corpus_of(manifest: Manifest, index_dir: Path) -> Path:
 
 def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings) -> list[str]:
     """Why an index no longer matches its corpus and settings; empty when it does."""
+    docs, _ = load_corpus(corpus_dir)
+    return _staleness(manifest, docs, model, chunking)
+
+
+def _staleness(manifest: Manifest, docs: list[Document], model: str, chunking: ChunkSettings) -> list[str]:
     reasons = []
     if manifest.model != model:
         reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
     if manifest.chunking != chunking.to_dict():
         reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
-    docs, _ = load_corpus(corpus_dir)
     now = {d.path: d.sha256 for d in docs}
     added = sorted(set(now) - set(manifest.documents))
     removed = sorted(set(manifest.documents) - set(now))
@@ -148,7 +152,8 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            reasons = staleness(manifest, corpus_dir, model, chunking)
+            docs, _ = load_corpus(corpus_dir)  # read once: checked here, indexed below if stale
+            reasons = _staleness(manifest, docs, model, chunking)
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
@@ -159,13 +164,15 @@ class QA:
             if corpus is None and index_dir != default_index():
                 raise
             corpus_dir = Path(corpus or default_corpus())
+            docs = None
             problem = exc
         if problem is not None:
             if on_stale == "error":
                 raise problem
             log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
-            docs, _ = load_corpus(corpus_dir)
+            if docs is None:
+                docs, _ = load_corpus(corpus_dir)
             build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
             index = load_index(index_dir)
         embedder = embedder or load_embedder(model)
@@ -185,10 +192,12 @@ class QA:
         `exclude(chunk)` true leaves a chunk out (used to measure and calibrate abstention).
         """
         question = check_question(question, self.settings.max_question_chars)
+        return self._read(question, history, exclude, settings or self.settings)
+
+    def _read(self, question: str, history, exclude, settings: AnswerSettings) -> tuple[str, Extract | None]:
         query = contextualize(question, history)
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
-        settings = settings or self.settings
         hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
         return query, extract(question, query, qvec, hits, self.retriever)
 
@@ -206,7 +215,7 @@ class QA:
             if top_k is None
             else replace(self.settings, top_k=top_k, candidates=max(self.settings.candidates, top_k))
         )
-        query, got = self.read(question, history, settings=settings)
+        query, got = self._read(question, history, None, settings)
         if got is None:
             return Answer(question=question, found=False, text="", confidence=0.0, query=query)
         confidence = self.calibration.confidence(got.features)

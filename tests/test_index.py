@@ -89,8 +89,10 @@ def test_the_index_can_move_with_its_corpus(tmp_path, index_dir, corpus_dir, fak
 
 def test_nothing_in_the_index_is_pickled(index_dir):
     manifest = read_manifest(index_dir)
-    np.load(index_dir / manifest.files["sentences"]["name"], allow_pickle=False)
-    json.loads((index_dir / manifest.files["chunks"]["name"]).read_text(encoding="utf-8"))
+    vectors = np.load(index_dir / manifest.files["sentences"]["name"], allow_pickle=False)  # raises on pickles
+    assert vectors.dtype == np.float32 and vectors.shape == (manifest.counts["sentences"], manifest.dim)
+    store = json.loads((index_dir / manifest.files["chunks"]["name"]).read_text(encoding="utf-8"))
+    assert set(store) == {"chunks", "texts"} and len(store["chunks"]) == manifest.counts["chunks"]
 
 
 def test_rebuild_removes_the_old_data_files(index_dir, corpus_dir, fake_embedder):

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 
 from qa.answers import Answer, Quote
+from qa.errors import QAError
 from qa.text import STOPWORDS
 
 NOT_FOUND = "Not found in the documents."
@@ -171,7 +172,7 @@ def example_questions(bot, n: int = 4, min_confidence: float = 0.8, max_tries: i
     for question, name in _candidates(bot.index.chunks)[:max_tries]:
         try:
             answer = bot.answer(question)
-        except Exception:
+        except QAError:  # a candidate the bot refuses is no example; a bug is not hidden here
             continue
         if not answer.found:
             continue
