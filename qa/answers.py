@@ -28,9 +28,12 @@ class Quote:
     line: int
     heading: str = ""
     highlight: tuple[int, int] | None = None
+    page: int | None = None  # 1-based PDF page where the quote starts; None for other formats
 
     def citation(self) -> str:
-        return f"{self.source}, paragraph {self.paragraph} (line {self.line}), characters {self.start}-{self.end}"
+        where = f"page {self.page}, " if self.page is not None else ""
+        place = f"paragraph {self.paragraph} (line {self.line}), characters {self.start}-{self.end}"
+        return f"{self.source}, {where}{place}"
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,21 @@ from pathlib import Path
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
 from qa.conversation import contextualize
-from qa.documents import Document, load_corpus
+from qa.documents import list_corpus, no_documents_error, page_at
 from qa.embedding import Embedder, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract
-from qa.index import LoadedIndex, Manifest, build_index, load_index, read_manifest
+from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.retrieval import Retriever
 from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
 from qa.threads import pin_threads
+from qa.uploads import Added, add_files, remove_file
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ON_STALE = ("rebuild", "error")
+REMOVED = "removed"  # where removed documents go, inside the index folder
 
 
 def default_corpus() -> Path:
@@ -51,21 +53,23 @@ def corpus_of(manifest: Manifest, index_dir: Path) -> Path:
 
 
 def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings) -> list[str]:
-    """Why an index no longer matches its corpus and settings; empty when it does."""
-    docs, _ = load_corpus(corpus_dir)
-    return _staleness(manifest, docs, model, chunking)
+    """Why an index no longer matches its corpus and settings; empty when it does.
 
-
-def _staleness(manifest: Manifest, docs: list[Document], model: str, chunking: ChunkSettings) -> list[str]:
+    Cheap: the files are listed and hashed, not read as documents.
+    """
+    listed, skipped = list_corpus(corpus_dir)
+    if not listed:
+        raise no_documents_error(corpus_dir, skipped)
     reasons = []
     if manifest.model != model:
         reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
     if manifest.chunking != chunking.to_dict():
         reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
-    now = {d.path: d.sha256 for d in docs}
-    added = sorted(set(now) - set(manifest.documents))
-    removed = sorted(set(manifest.documents) - set(now))
-    changed = sorted(p for p in set(now) & set(manifest.documents) if now[p] != manifest.documents[p])
+    now = {s.path: s.sha256 for s in listed}
+    seen = manifest.seen()
+    added = sorted(set(now) - set(seen))
+    removed = sorted(set(seen) - set(now))
+    changed = sorted(p for p in set(now) & set(seen) if now[p] != seen[p])
     for label, paths in (("added", added), ("removed", removed), ("changed", changed)):
         if paths:
             reasons.append(f"documents {label} since it was built: {', '.join(paths[:5])}")
@@ -80,13 +84,67 @@ def build(
     model: str | None = None,
     chunking: ChunkSettings | None = None,
     progress: bool = False,
-) -> Manifest:
-    """(Re)build the index of a corpus folder. Loads the model unless one is passed."""
+    cancel: threading.Event | None = None,
+    full: bool = False,
+) -> SyncReport:
+    """Bring the index of a corpus folder up to date: only new and changed documents are embedded.
+
+    `full=True` embeds every document again.
+
+    Loads the model unless one is passed. `cancel.set()` stops a long build
+    between two groups of documents (BuildCancelled); the previous index stays.
+    """
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
-    docs, _ = load_corpus(corpus_dir)
     embedder = embedder or load_embedder(model or default_model())
-    return build_index(docs, corpus_dir, index_dir, embedder, chunking or ChunkSettings(), progress=progress)
+    chunking = chunking or ChunkSettings()
+    return sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, cancel=cancel, full=full)
+
+
+def _corpus_and_index(corpus_dir, index_dir) -> tuple[Path, Path]:
+    """The index folder, and the corpus folder: given, else the one the index names, else the default."""
+    index_dir = Path(index_dir or default_index())
+    if corpus_dir:
+        return Path(corpus_dir), index_dir
+    try:
+        return corpus_of(read_manifest(index_dir), index_dir), index_dir
+    except (IndexMissingError, IndexCorruptError):
+        return default_corpus(), index_dir
+
+
+def add(
+    files: list[str | Path],
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    names: list[str] | None = None,
+    replace: bool = False,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    progress: bool = False,
+    cancel: threading.Event | None = None,
+) -> tuple[list[Added], SyncReport | None]:
+    """Copy files into the corpus and index them (only them). The report is None when none was added."""
+    corpus_dir, index_dir = _corpus_and_index(corpus_dir, index_dir)
+    added = add_files(corpus_dir, files, names=names, replace=replace)
+    if not any(a.status != "refused" for a in added):
+        return added, None
+    return added, build(corpus_dir, index_dir, embedder=embedder, model=model, progress=progress, cancel=cancel)
+
+
+def remove(
+    names: list[str],
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+) -> SyncReport:
+    """Take documents out of the corpus (moved to `<index>/removed/`) and out of the index."""
+    corpus_dir, index_dir = _corpus_and_index(corpus_dir, index_dir)
+    for name in names:
+        remove_file(corpus_dir, name, index_dir / REMOVED)
+    return build(corpus_dir, index_dir, embedder=embedder, model=model)
 
 
 def check_question(question: object, max_chars: int = AnswerSettings.max_question_chars) -> str:
@@ -152,8 +210,7 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            docs, _ = load_corpus(corpus_dir)  # read once: checked here, indexed below if stale
-            reasons = _staleness(manifest, docs, model, chunking)
+            reasons = staleness(manifest, corpus_dir, model, chunking)
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
@@ -164,16 +221,13 @@ class QA:
             if corpus is None and index_dir != default_index():
                 raise
             corpus_dir = Path(corpus or default_corpus())
-            docs = None
             problem = exc
         if problem is not None:
             if on_stale == "error":
                 raise problem
             log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
-            if docs is None:
-                docs, _ = load_corpus(corpus_dir)
-            build_index(docs, corpus_dir, index_dir, embedder, chunking, progress=progress)
+            sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress)
             index = load_index(index_dir)
         embedder = embedder or load_embedder(model)
         pin_threads(1)
@@ -257,6 +311,7 @@ class QA:
                     line=chunk.line,
                     heading=chunk.heading,
                     highlight=highlight if i == 0 else None,
+                    page=page_at(self.index.pages.get(chunk.source, ()), chunk.start),
                 )
             )
             if len(quotes) == k:

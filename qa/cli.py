@@ -25,10 +25,24 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="(re)build the index of a corpus folder")
+    p = sub.add_parser("index", help="bring the index up to date with the corpus folder (new and changed files only)")
     _paths(p)
     p.add_argument("--max-chars", type=int, default=None, help="largest chunk, in characters (default 1000)")
     p.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring chunks (default 1)")
+    p.add_argument("--full", action="store_true", help="embed every document again, not only new and changed ones")
+
+    p = sub.add_parser("add", help="copy files into the corpus and index them")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _paths(p)
+    p.add_argument("--replace", action="store_true", help="replace a document of the same name (default: keep both)")
+
+    p = sub.add_parser("remove", help="take documents out of the corpus and the index (kept in <index>/removed/)")
+    p.add_argument("names", nargs="+", metavar="NAME", help="document path relative to the corpus folder")
+    _paths(p)
+
+    p = sub.add_parser("sources", help="list the documents in the index")
+    _paths(p)
+    p.add_argument("--json", action="store_true", help="print them as JSON")
 
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")
@@ -75,22 +89,72 @@ def _settings(args):
     return AnswerSettings(**answer_kwargs), ChunkSettings(**chunk_kwargs)
 
 
-def cmd_index(args) -> int:
-    from qa.api import build, default_corpus, default_index
-    from qa.documents import scan_corpus
-
-    _, chunking = _settings(args)
-    corpus, index = args.corpus or default_corpus(), args.index or default_index()
-    _, skipped = scan_corpus(corpus)
-    for s in skipped:
+def report_sync(report, index, seconds: float) -> None:
+    for s in report.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    t0 = time.perf_counter()
-    manifest = build(corpus, index, model=args.model, chunking=chunking, progress=True)
-    c = manifest.counts
+    changes = [
+        f"{len(paths)} {label}"
+        for label, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+        if paths
+    ]
+    m = report.manifest
+    c = m.counts
     print(
         f"indexed {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
-        f"with {manifest.model} into {index} in {time.perf_counter() - t0:.1f}s"
+        f"with {m.model} into {index} in {seconds:.1f}s"
+        + (f" ({', '.join(changes)}; {len(report.kept)} unchanged)" if changes else " (no change)")
     )
+
+
+def cmd_index(args) -> int:
+    from qa.api import _corpus_and_index, build
+
+    _, chunking = _settings(args)
+    corpus, index = _corpus_and_index(args.corpus, args.index)
+    t0 = time.perf_counter()
+    report = build(corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full)
+    report_sync(report, index, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_add(args) -> int:
+    from qa.api import _corpus_and_index, add
+
+    corpus, index = _corpus_and_index(args.corpus, args.index)
+    t0 = time.perf_counter()
+    added, report = add(args.files, corpus, index, replace=args.replace, model=args.model, progress=True)
+    for a in added:
+        if a.status == "refused":
+            print(f"refused {a.name}: {a.reason}", file=sys.stderr)
+        else:
+            print(f"{a.status} {a.name} as {a.path}")
+    if report is not None:
+        report_sync(report, index, time.perf_counter() - t0)
+    return 0 if report is not None else 1
+
+
+def cmd_remove(args) -> int:
+    from qa.api import _corpus_and_index, remove
+
+    corpus, index = _corpus_and_index(args.corpus, args.index)
+    t0 = time.perf_counter()
+    report = remove(args.names, corpus, index, model=args.model)
+    report_sync(report, index, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_sources(args) -> int:
+    from qa.api import _corpus_and_index
+    from qa.index import read_manifest
+
+    _, index = _corpus_and_index(args.corpus, args.index)
+    rows = read_manifest(index).sources()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        detail = f"{r['chunks']} chunks, indexed {r['indexed_at']}" if r["status"] == "indexed" else r["reason"]
+        print(f"{r['status']:8} {r['path']}  ({r['format']}; {detail})")
     return 0
 
 
@@ -143,7 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="qa: %(message)s")
     try:
-        return {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}[args.command](args)
+        commands = {
+            "index": cmd_index,
+            "add": cmd_add,
+            "remove": cmd_remove,
+            "sources": cmd_sources,
+            "ask": cmd_ask,
+            "serve": cmd_serve,
+            "eval": cmd_eval,
+        }
+        return commands[args.command](args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -31,3 +31,11 @@ class StaleIndexError(QAError):
 
 class EmbedderError(QAError):
     """The embedding model could not be loaded."""
+
+
+class BuildCancelled(QAError):
+    """An index build was stopped before it finished; the previous index is still in place."""
+
+
+class UploadError(QAError):
+    """A file cannot be added to the corpus (type, size, name or duplicate)."""

@@ -1,45 +1,57 @@
-"""Stage 4: keep chunk vectors in a FAISS index that describes itself.
+"""Stage 4: keep chunk vectors in a FAISS index that describes itself, updated document by document.
 
 An index folder holds `manifest.json` and the data files it names:
-`vectors-<id>.faiss` (inner-product index over normalized chunk vectors),
-`sentences-<id>.npy` (one normalized vector per chunk sentence) and
-`chunks-<id>.json` (chunk places; the text is re-read from the documents' own
-text, stored beside them in the same file). The manifest records the model,
-dimension, chunker settings, every document's path and SHA-256, the build time,
-library versions and each data file's size and hash.
+- one segment per document: `seg-<key>.json` (its text as read, format, page
+  offsets and chunk places) and `seg-<key>.npy` (its chunk vectors, then one
+  vector per chunk sentence). The key hashes the path, the document's SHA-256,
+  the model and the chunker settings, so an unchanged document keeps its
+  segment and is never embedded again;
+- `vectors-<build id>.faiss`: the inner-product index over every chunk vector,
+  in manifest order (FAISS id i is chunk i).
 
-Writing is atomic: data files get a fresh build id, and the manifest, which
-points to them, is replaced last with `os.replace`. A crash at any point
-leaves the previous manifest and its files in place. Nothing is unpickled on
-load.
+The manifest records the model, dimension, chunker settings, every document's
+path and SHA-256 (and the files that were read but had no usable text, with
+why), when each document was indexed, the build time, library versions and
+each data file's size and hash.
+
+Writing is atomic: segments and the FAISS file are written under new names and
+the manifest, which points to them, is replaced last with `os.replace`. A crash
+or a cancel at any point leaves the previous manifest and its files in place;
+segments already written are picked up by the next build. Nothing is unpickled
+on load.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import io
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from qa.chunking import Chunk, chunk_documents
-from qa.documents import Document, sha256_bytes
+from qa.chunking import Chunk, chunk_document
+from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_document, sha256_bytes
 from qa.embedding import Embedder
-from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
+from qa.errors import BuildCancelled, CorpusError, IndexCorruptError, IndexMissingError
 from qa.settings import ChunkSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+EMBED_GROUP = 512  # texts embedded between two looks at the cancel flag
+_REBUILD = "run `qa index` to rebuild it"
 
 
 def _version(package: str) -> str:
@@ -47,6 +59,10 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class Manifest:
     counts: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     metric: str = "inner_product"
+    segments: dict[str, dict] = field(default_factory=dict)  # path -> {"key", "json", "npy", "chunks", ...}
+    skipped: dict[str, dict] = field(default_factory=dict)  # path -> {"sha256", "reason"}
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict:
@@ -73,8 +91,10 @@ class Manifest:
             "chunking": self.chunking,
             "corpus": self.corpus,
             "documents": self.documents,
+            "skipped": self.skipped,
             "counts": self.counts,
             "files": self.files,
+            "segments": self.segments,
             "built_at": self.built_at,
             "build_id": self.build_id,
             "versions": self.versions,
@@ -83,9 +103,7 @@ class Manifest:
     @classmethod
     def from_dict(cls, d: dict) -> Manifest:
         if d.get("format_version") != FORMAT_VERSION:
-            raise IndexCorruptError(
-                f"index format {d.get('format_version')!r} is not {FORMAT_VERSION}; run `qa index` to rebuild it"
-            )
+            raise IndexCorruptError(f"index format {d.get('format_version')!r} is not {FORMAT_VERSION}; {_REBUILD}")
         try:
             return cls(
                 model=d["model"],
@@ -99,9 +117,39 @@ class Manifest:
                 counts=dict(d.get("counts", {})),
                 versions=dict(d.get("versions", {})),
                 metric=d.get("metric", "inner_product"),
+                segments=dict(d["segments"]),
+                skipped=dict(d.get("skipped", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise IndexCorruptError(f"index manifest is incomplete ({exc}); run `qa index` to rebuild it") from exc
+            raise IndexCorruptError(f"index manifest is incomplete ({exc}); {_REBUILD}") from exc
+
+    def sources(self) -> list[dict]:
+        """One row per file the build looked at: indexed (with chunk count and when) or skipped (with why)."""
+        rows = [
+            {
+                "path": path,
+                "status": "indexed",
+                "format": seg.get("format", "text"),
+                "chunks": seg.get("chunks", 0),
+                "indexed_at": seg.get("indexed_at", ""),
+                "reason": "",
+            }
+            for path, seg in self.segments.items()
+        ]
+        rows += [
+            {"path": p, "status": "skipped", "format": "", "chunks": 0, "indexed_at": "", "reason": s["reason"]}
+            for p, s in self.skipped.items()
+        ]
+        return sorted(rows, key=lambda r: r["path"])
+
+    def file_names(self) -> set[str]:
+        """The data files this manifest points to."""
+        names = {e["name"] for e in self.files.values()}
+        return names | {seg[r]["name"] for seg in self.segments.values() for r in ("json", "npy")}
+
+    def seen(self) -> dict[str, str]:
+        """Every file the build looked at, indexed or not: path -> sha256."""
+        return {**{p: s["sha256"] for p, s in self.skipped.items()}, **self.documents}
 
 
 @dataclass(frozen=True)
@@ -115,6 +163,19 @@ class LoadedIndex:
     vectors: object  # faiss.Index
     sentence_vectors: np.ndarray  # one row per sentence, in chunk order
     sentence_rows: tuple[int, ...]  # first row of each chunk's sentences
+    pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF path -> page start offsets
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a build did: the manifest it wrote and which documents it embedded, kept or dropped."""
+
+    manifest: Manifest
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -134,6 +195,12 @@ def _file_entry(path: Path, data: bytes) -> dict:
     return {"name": path.name, "size": len(data), "sha256": sha256_bytes(data)}
 
 
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
 def corpus_reference(corpus_dir: Path, index_dir: Path) -> str:
     """How the manifest names the corpus: relative to the index folder when possible."""
     try:
@@ -142,21 +209,10 @@ def corpus_reference(corpus_dir: Path, index_dir: Path) -> str:
         return str(corpus_dir.resolve())
 
 
-def build_index(
-    docs: list[Document],
-    corpus_dir: str | Path,
-    index_dir: str | Path,
-    embedder: Embedder,
-    chunking: ChunkSettings,
-    progress: bool = False,
-) -> Manifest:
-    """Chunk and embed `docs` and write a new index into `index_dir`."""
-    import faiss
-
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(index_dir):
-        return _build(docs, corpus_dir, index_dir, embedder, chunking, progress, faiss)
+def segment_key(path: str, sha256: str, model: str, chunking: ChunkSettings) -> str:
+    """Names a document's segment: the same file, model and chunker give the same key."""
+    raw = json.dumps([path, sha256, model, chunking.to_dict()], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
 @contextlib.contextmanager
@@ -170,79 +226,94 @@ def _build_lock(index_dir: Path):
         os.close(fd)  # closing releases the lock
 
 
-def _build(docs, corpus_dir, index_dir: Path, embedder, chunking, progress: bool, faiss) -> Manifest:
-    chunks = chunk_documents(docs, chunking)
-    if not chunks:
-        raise CorpusError(
-            "the documents hold no text to answer from (only headings or short labels); "
-            "add paragraphs of text and run `qa index` again"
-        )
-    texts = {d.path: d.text for d in docs}
-    chunk_vectors = embedder.encode_passages([c.embedding_text() for c in chunks], progress=progress)
-    sentences = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]
-    sentence_vectors = embedder.encode_passages(sentences, progress=progress)
+# --- segments -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Segment:
+    path: str
+    sha256: str
+    key: str
+    json_entry: dict
+    npy_entry: dict
+    chunks: int
+    sentences: int
+    format: str
+    indexed_at: str
 
-    flat = faiss.IndexFlatIP(embedder.dim)
-    flat.add(np.ascontiguousarray(chunk_vectors, dtype=np.float32))
-    build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    payloads = {
-        "vectors": (f"vectors-{build_id}.faiss", faiss.serialize_index(flat).tobytes()),
-        "sentences": (f"sentences-{build_id}.npy", _npy_bytes(sentence_vectors.astype(np.float32))),
-        "chunks": (
-            f"chunks-{build_id}.json",
-            json.dumps({"chunks": [c.to_dict() for c in chunks], "texts": texts}, ensure_ascii=False).encode("utf-8"),
-        ),
+    def entry(self) -> dict:
+        return {
+            "sha256": self.sha256,
+            "key": self.key,
+            "json": self.json_entry,
+            "npy": self.npy_entry,
+            "chunks": self.chunks,
+            "sentences": self.sentences,
+            "format": self.format,
+            "indexed_at": self.indexed_at,
+        }
+
+
+def _write_segment(index_dir: Path, key: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> _Segment:
+    meta = {
+        "path": doc.path,
+        "sha256": doc.sha256,
+        "format": doc.format,
+        "pages": list(doc.pages),
+        "indexed_at": _now(),
+        "text": doc.text,
+        "chunks": [c.to_dict() for c in chunks],
     }
-    files = {}
-    for role, (name, data) in payloads.items():
-        _atomic_write(index_dir / name, data)
-        files[role] = _file_entry(index_dir / name, data)
-    manifest = Manifest(
-        model=embedder.name,
-        dim=embedder.dim,
-        chunking=chunking.to_dict(),
-        documents={d.path: d.sha256 for d in docs},
-        files=files,
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        build_id=build_id,
-        corpus=corpus_reference(Path(corpus_dir), index_dir),
-        counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
-        versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy")},
+    json_data = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    npy_data = _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32))
+    _atomic_write(index_dir / f"seg-{key}.npy", npy_data)
+    _atomic_write(index_dir / f"seg-{key}.json", json_data)  # last: its presence means the pair is complete
+    n_sentences = sum(len(c.sentences) for c in chunks)
+    return _Segment(
+        doc.path,
+        doc.sha256,
+        key,
+        _file_entry(index_dir / f"seg-{key}.json", json_data),
+        _file_entry(index_dir / f"seg-{key}.npy", npy_data),
+        len(chunks),
+        n_sentences,
+        doc.format,
+        meta["indexed_at"],
     )
-    _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
-    _remove_old_files(index_dir, keep={entry["name"] for entry in files.values()})
-    log.info("indexed %d documents, %d chunks into %s", len(docs), len(chunks), index_dir)
-    return manifest
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
+def _existing_segment(
+    index_dir: Path, key: str, path: str, sha256: str, dim: int, known: dict | None = None
+) -> _Segment | None:
+    """A segment left by an earlier (maybe interrupted) build, when it is whole and for this file.
 
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _remove_old_files(index_dir: Path, keep: set[str]) -> None:
-    for path in index_dir.iterdir():
-        stem = path.name.split("-", 1)[0]
-        if (stem in ("vectors", "sentences", "chunks") and path.name not in keep) or (
-            path.name.startswith(".") and path.name.endswith(".tmp")
-        ):
-            path.unlink(missing_ok=True)
-
-
-def read_manifest(index_dir: str | Path) -> Manifest:
-    path = Path(index_dir) / MANIFEST
-    if not path.is_file():
-        raise IndexMissingError(f"no index in {index_dir} (no {MANIFEST}); run `qa index` to build it")
+    `known` is the current manifest's entry for the path: when it names this
+    segment, the files must still have the size and hash it recorded.
+    """
+    json_path, npy_path = index_dir / f"seg-{key}.json", index_dir / f"seg-{key}.npy"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"{path} is not valid JSON ({exc}); run `qa index` to rebuild it") from exc
-    if not isinstance(data, dict):
-        raise IndexCorruptError(f"{path} is not an index manifest; run `qa index` to rebuild it")
-    return Manifest.from_dict(data)
+        json_data, npy_data = json_path.read_bytes(), npy_path.read_bytes()
+        meta = json.loads(json_data.decode("utf-8"))
+        vectors = np.load(io.BytesIO(npy_data), allow_pickle=False)
+        n_chunks = len(meta["chunks"])
+        n_sentences = sum(len(c["sentences"]) for c in meta["chunks"])
+        if meta["path"] != path or meta["sha256"] != sha256 or vectors.shape != (n_chunks + n_sentences, dim):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    json_entry, npy_entry = _file_entry(json_path, json_data), _file_entry(npy_path, npy_data)
+    if known and known.get("key") == key and (known.get("json"), known.get("npy")) != (json_entry, npy_entry):
+        log.warning("segment of %s is damaged; embedding it again", path)
+        return None
+    return _Segment(
+        path,
+        sha256,
+        key,
+        json_entry,
+        npy_entry,
+        n_chunks,
+        n_sentences,
+        meta.get("format", "text"),
+        meta.get("indexed_at", ""),
+    )
 
 
 def _read_checked(index_dir: Path, entry: dict) -> bytes:
@@ -250,12 +321,268 @@ def _read_checked(index_dir: Path, entry: dict) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IndexCorruptError(f"index file {path} is missing; run `qa index` to rebuild it") from exc
+        raise IndexCorruptError(f"index file {path} is missing; {_REBUILD}") from exc
     if len(data) != entry["size"] or sha256_bytes(data) != entry["sha256"]:
-        raise IndexCorruptError(
-            f"index file {path} is damaged (size or hash differs from the manifest); run `qa index` to rebuild it"
-        )
+        raise IndexCorruptError(f"index file {path} is damaged (size or hash differs from the manifest); {_REBUILD}")
     return data
+
+
+def _read_segment(index_dir: Path, entry: dict) -> tuple[dict, np.ndarray]:
+    meta = json.loads(_read_checked(index_dir, entry["json"]).decode("utf-8"))
+    vectors = np.load(io.BytesIO(_read_checked(index_dir, entry["npy"])), allow_pickle=False)
+    return meta, vectors
+
+
+# --- building -----------------------------------------------------------------------------------
+class _Progress:
+    """A bar over the texts to embed, with an ETA (tqdm; Gradio's track_tqdm shows it in the UI)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="Embedding", unit="text", disable=not enabled or total == 0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+
+def _embed_documents(
+    index_dir: Path,
+    todo: list[tuple[str, Document]],
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    progress: bool,
+    cancel: threading.Event | None,
+) -> list[_Segment]:
+    """Chunk and embed documents in groups of about EMBED_GROUP texts, writing a segment per document."""
+    planned = []
+    for key, doc in todo:
+        chunks = chunk_document(doc, chunking)
+        texts = [c.embedding_text() for c in chunks] + [doc.text[s:e] for c in chunks for s, e in c.sentences]
+        planned.append((key, doc, chunks, texts))
+    segments: list[_Segment] = []
+    with _Progress(sum(len(p[3]) for p in planned), progress) as bar:
+        i = 0
+        while i < len(planned):
+            if cancel is not None and cancel.is_set():
+                raise BuildCancelled(
+                    f"the build was stopped after {len(segments)} of {len(planned)} documents; "
+                    "the previous index is still in use, and the next build picks up where this one stopped"
+                )
+            group, size = [], 0
+            while i < len(planned) and (not group or size + len(planned[i][3]) <= EMBED_GROUP):
+                group.append(planned[i])
+                size += len(planned[i][3])
+                i += 1
+            texts = [t for p in group for t in p[3]]
+            vectors = embedder.encode_passages(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+            row = 0
+            for key, doc, chunks, doc_texts in group:
+                segments.append(_write_segment(index_dir, key, doc, chunks, vectors[row : row + len(doc_texts)]))
+                row += len(doc_texts)
+            bar.update(size)
+    return segments
+
+
+def build_index(
+    docs: list[Document],
+    corpus_dir: str | Path,
+    index_dir: str | Path,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    progress: bool = False,
+    skipped: list[Skipped] | tuple[Skipped, ...] = (),
+    cancel: threading.Event | None = None,
+) -> Manifest:
+    """Write the index of exactly these documents into `index_dir`.
+
+    Documents whose segment already exists (unchanged since an earlier build) are
+    not embedded again.
+    """
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir):
+        return _commit_docs(index_dir, Path(corpus_dir), docs, list(skipped), embedder, chunking, progress, cancel)[0]
+
+
+def _known_segments(index_dir: Path, embedder: Embedder, chunking: ChunkSettings) -> dict[str, dict]:
+    """The current manifest's segments, when it was built with this model and chunker."""
+    try:
+        m = read_manifest(index_dir)
+    except (IndexMissingError, IndexCorruptError):
+        return {}
+    same = m.model == embedder.name and m.dim == embedder.dim and m.chunking == chunking.to_dict()
+    return m.segments if same else {}
+
+
+def _find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, known: dict) -> _Segment | None:
+    """An existing segment of this exact file: the one the manifest names, or one an interrupted build left."""
+    entry = known.get(path)
+    keys = [entry["key"]] if entry and entry.get("sha256") == sha256 and entry.get("key") else []
+    keys.append(segment_key(path, sha256, embedder.name, chunking))
+    for key in dict.fromkeys(keys):
+        seg = _existing_segment(index_dir, key, path, sha256, embedder.dim, entry)
+        if seg is not None:
+            return seg
+    return None
+
+
+def _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False):
+    reused, todo = {}, []
+    known = {} if full else _known_segments(index_dir, embedder, chunking)
+    nonce = uuid.uuid4().hex if full else ""
+    for doc in docs:
+        seg = None if full else _find_segment(index_dir, doc.path, doc.sha256, embedder, chunking, known)
+        if seg is not None:
+            reused[doc.path] = seg
+        else:
+            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
+    made = {s.path: s for s in _embed_documents(index_dir, todo, embedder, chunking, progress, cancel)}
+    segments = [reused.get(d.path) or made[d.path] for d in docs]
+    unchanged = _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir)
+    if unchanged is not None:
+        return unchanged, sorted(reused)
+    return _commit(index_dir, corpus_dir, segments, skipped, embedder, chunking), sorted(reused)
+
+
+def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir) -> Manifest | None:
+    """The current manifest when the new build would say exactly the same (then nothing is rewritten)."""
+    try:
+        m = read_manifest(index_dir)
+        _read_checked(index_dir, m.files["vectors"])
+    except (IndexMissingError, IndexCorruptError, KeyError):
+        return None
+    same = (
+        m.model == embedder.name
+        and m.dim == embedder.dim
+        and m.chunking == chunking.to_dict()
+        and m.corpus == corpus_reference(corpus_dir, index_dir)
+        and list(m.segments.items()) == [(s.path, s.entry()) for s in segments]
+        and m.skipped == {s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256}
+    )
+    return m if same else None
+
+
+def sync_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    *,
+    progress: bool = False,
+    cancel: threading.Event | None = None,
+    full: bool = False,
+) -> SyncReport:
+    """Bring the index up to date with its corpus folder: embed new and changed documents only.
+
+    Unchanged documents keep their segments; removed ones are dropped. Files
+    that are listed but cannot be read are recorded as skipped, with why.
+    `full=True` embeds every document again (the old index stays in use until
+    the new one is complete).
+    """
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir):
+        try:
+            before = read_manifest(index_dir).seen()
+        except (IndexMissingError, IndexCorruptError):
+            before = {}
+        listed, skipped = list_corpus(corpus_dir)
+        known = {} if full else _known_segments(index_dir, embedder, chunking)
+        docs: list[Document] = []
+        for source in listed:
+            if not full and _find_segment(index_dir, source.path, source.sha256, embedder, chunking, known):
+                docs.append(Document(source.path, "", source.sha256, source.format))  # text not needed
+                continue
+            item = read_document(corpus_dir, source)
+            if isinstance(item, Skipped):
+                log.warning("skipped %s: %s", item.path, item.reason)
+                skipped.append(item)
+            else:
+                docs.append(item)
+        if not docs:
+            raise no_documents_error(corpus_dir, skipped)
+        manifest, kept = _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
+    now = manifest.documents
+    return SyncReport(
+        manifest=manifest,
+        added=tuple(sorted(p for p in now if p not in before)),
+        changed=tuple(sorted(p for p in now if p in before and before[p] != now[p])),
+        removed=tuple(sorted(p for p in before if p not in manifest.seen())),
+        kept=tuple(p for p in kept if before.get(p) == now[p]),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+    )
+
+
+def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped, embedder, chunking) -> Manifest:
+    import faiss
+
+    total_chunks = sum(s.chunks for s in segments)
+    if total_chunks == 0:
+        raise CorpusError(
+            "the documents hold no text to answer from (only headings or short labels); "
+            "add paragraphs of text and run `qa index` again"
+        )
+    flat = faiss.IndexFlatIP(embedder.dim)
+    for seg in segments:
+        _, vectors = _read_segment(index_dir, {"json": seg.json_entry, "npy": seg.npy_entry})
+        flat.add(np.ascontiguousarray(vectors[: seg.chunks], dtype=np.float32))
+    build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    name = f"vectors-{build_id}.faiss"
+    data = faiss.serialize_index(flat).tobytes()
+    _atomic_write(index_dir / name, data)
+    manifest = Manifest(
+        model=embedder.name,
+        dim=embedder.dim,
+        chunking=chunking.to_dict(),
+        documents={s.path: s.sha256 for s in segments},
+        files={"vectors": _file_entry(index_dir / name, data)},
+        built_at=_now(),
+        build_id=build_id,
+        corpus=corpus_reference(corpus_dir, index_dir),
+        counts={
+            "documents": len(segments),
+            "chunks": total_chunks,
+            "sentences": sum(s.sentences for s in segments),
+            "skipped": len(skipped),
+        },
+        versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy")},
+        segments={s.path: s.entry() for s in segments},
+        skipped={s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256},
+    )
+    _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+    _remove_old_files(index_dir, manifest.file_names())
+    log.info("indexed %d documents, %d chunks into %s", len(segments), total_chunks, index_dir)
+    return manifest
+
+
+def _remove_old_files(index_dir: Path, keep: set[str]) -> None:
+    for path in index_dir.iterdir():
+        stem = path.name.split("-", 1)[0]
+        if (stem in ("vectors", "seg", "sentences", "chunks") and path.name not in keep) or (
+            path.name.startswith(".") and path.name.endswith(".tmp")
+        ):
+            path.unlink(missing_ok=True)
+
+
+# --- loading ------------------------------------------------------------------------------------
+def read_manifest(index_dir: str | Path) -> Manifest:
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        raise IndexMissingError(f"no index in {index_dir} (no {MANIFEST}); run `qa index` to build it")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"{path} is not valid JSON ({exc}); {_REBUILD}") from exc
+    if not isinstance(data, dict):
+        raise IndexCorruptError(f"{path} is not an index manifest; {_REBUILD}")
+    return Manifest.from_dict(data)
 
 
 def load_index(index_dir: str | Path) -> LoadedIndex:
@@ -276,31 +603,56 @@ def load_index(index_dir: str | Path) -> LoadedIndex:
 
 
 def _load(index_dir: Path) -> LoadedIndex:
-    import io
-
     import faiss
 
-    index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
+    if sorted(manifest.segments) != sorted(manifest.documents):
+        raise IndexCorruptError(f"index manifest in {index_dir} lists documents without segments; {_REBUILD}")
     try:
-        raw = {role: _read_checked(index_dir, manifest.files[role]) for role in ("vectors", "sentences", "chunks")}
+        raw_vectors = _read_checked(index_dir, manifest.files["vectors"])
     except KeyError as exc:
-        raise IndexCorruptError(f"index manifest names no {exc} file; run `qa index` to rebuild it") from exc
+        raise IndexCorruptError(f"index manifest names no {exc} file; {_REBUILD}") from exc
+    chunks: list[Chunk] = []
+    texts: dict[str, str] = {}
+    pages: dict[str, tuple[int, ...]] = {}
+    sentence_blocks: list[np.ndarray] = []
+    rows: list[int] = []
+    row = 0
+    for doc_path, entry in manifest.segments.items():
+        try:
+            meta, vectors = _read_segment(index_dir, entry)
+            text = meta["text"]
+            doc_chunks = [
+                replace(Chunk.from_dict(d, text[d["start"] : d["end"]]), id=len(chunks) + i, source=doc_path)
+                for i, d in enumerate(meta["chunks"])
+            ]
+            pages[doc_path] = tuple(meta.get("pages", ()))
+        except IndexCorruptError:
+            raise
+        except Exception as exc:
+            raise IndexCorruptError(f"index segment of {doc_path} cannot be read ({exc}); {_REBUILD}") from exc
+        n = len(doc_chunks)
+        if meta.get("sha256") != entry["sha256"] or vectors.shape[0] != n + sum(len(c.sentences) for c in doc_chunks):
+            raise IndexCorruptError(f"index segment of {doc_path} disagrees with the manifest; {_REBUILD}")
+        texts[doc_path] = text
+        for c in doc_chunks:
+            rows.append(row)
+            row += len(c.sentences)
+        chunks.extend(doc_chunks)
+        sentence_blocks.append(vectors[n:])
     try:
-        vectors = faiss.deserialize_index(np.frombuffer(raw["vectors"], dtype=np.uint8))
-        sentence_vectors = np.load(io.BytesIO(raw["sentences"]), allow_pickle=False)
-        store = json.loads(raw["chunks"].decode("utf-8"))
-        texts = store["texts"]
-        chunks = tuple(Chunk.from_dict(d, texts[d["source"]][d["start"] : d["end"]]) for d in store["chunks"])
+        index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
     except Exception as exc:
-        raise IndexCorruptError(f"index in {index_dir} cannot be read ({exc}); run `qa index` to rebuild it") from exc
-    rows, row = [], 0
-    for c in chunks:
-        rows.append(row)
-        row += len(c.sentences)
-    if vectors.ntotal != len(chunks) or vectors.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
+        raise IndexCorruptError(f"index in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
+    sentence_vectors = (
+        np.ascontiguousarray(np.vstack(sentence_blocks), dtype=np.float32)
+        if sentence_blocks
+        else np.zeros((0, manifest.dim), np.float32)
+    )
+    if index.ntotal != len(chunks) or index.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
         raise IndexCorruptError(
-            f"index in {index_dir} disagrees with itself ({vectors.ntotal} vectors, {len(chunks)} chunks, "
-            f"{sentence_vectors.shape[0]} sentence vectors for {row} sentences); run `qa index` to rebuild it"
+            f"index in {index_dir} disagrees with itself ({index.ntotal} vectors, {len(chunks)} chunks, "
+            f"{sentence_vectors.shape[0]} sentence vectors for {row} sentences); {_REBUILD}"
         )
-    return LoadedIndex(index_dir, manifest, chunks, texts, vectors, sentence_vectors, tuple(rows))
+    pages = {p: v for p, v in pages.items() if v}
+    return LoadedIndex(index_dir, manifest, tuple(chunks), texts, index, sentence_vectors, tuple(rows), pages)

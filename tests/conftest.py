@@ -155,6 +155,7 @@ class FakeEmbedder:
         self.name = name
         self.dim = dim
         self.passage_calls = 0
+        self.passage_texts: list[str] = []  # every passage text embedded, in order
         self.query_calls = 0
 
     def _bucket(self, term: str) -> tuple[int, float]:
@@ -185,6 +186,8 @@ class FakeEmbedder:
 
     def encode_passages(self, texts, progress: bool = False) -> np.ndarray:
         self.passage_calls += 1
+        texts = list(texts)
+        self.passage_texts.extend(texts)
         return self._encode(texts)
 
 
@@ -227,6 +230,38 @@ def write_corpus(root: Path, files: dict[str, str | bytes] = CORPUS) -> Path:
         else:
             path.write_bytes(content.encode("utf-8"))  # exact bytes: no newline translation
     return root
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A real PDF with one page per string (text layer), made with fpdf2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    """A real Word file with these paragraphs (and a table), made with python-docx."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, cell in enumerate(row):
+                grid.cell(r, c).text = cell
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
 
 
 @pytest.fixture

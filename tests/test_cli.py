@@ -281,3 +281,51 @@ def test_serve_passes_its_options_to_the_app(monkeypatch, tmp_path, corpus_dir, 
     assert launched["auth"] is None
     bot = launched["factory"]()  # loads (here: builds) the index with the named model
     assert bot.index.manifest.model == "m2"
+
+
+def test_index_again_reports_what_changed(indexed, capsys):
+    corpus, index = indexed
+    code, out, _ = run(capsys, "index", "--index", str(index))
+    assert code == 0 and "(no change)" in out
+    write_corpus(corpus, {"new.md": "A new note about gearboxes."})
+    (corpus / "acme.txt").write_text("Acme Robotics was founded by John Roe.", encoding="utf-8")
+    code, out, _ = run(capsys, "index", "--index", str(index))
+    assert code == 0 and "(1 added, 1 changed; 1 unchanged)" in out
+    code, out, _ = run(capsys, "index", "--index", str(index), "--full")
+    assert code == 0 and "indexed 3 documents" in out
+
+
+def test_add_remove_and_sources(tmp_path, indexed, capsys):
+    from tests.conftest import make_pdf
+
+    corpus, index = indexed
+    src = write_corpus(tmp_path / "src", {"report.pdf": make_pdf(["The Ghent depot opened in 1998."]), "x.exe": "MZ"})
+    code, out, err = run(capsys, "add", str(src / "report.pdf"), str(src / "x.exe"), "--index", str(index))
+    assert code == 0
+    assert "added report.pdf as report.pdf" in out and "1 added" in out
+    assert "refused x.exe: not a supported type" in err
+    assert (corpus / "report.pdf").is_file()
+
+    code, out, _ = run(capsys, "sources", "--index", str(index))
+    assert code == 0
+    assert "indexed  report.pdf  (pdf; 1 chunks, indexed " in out and "acme.txt" in out
+
+    code, out, _ = run(capsys, "sources", "--index", str(index), "--json")
+    rows = {r["path"]: r for r in json.loads(out)}
+    assert rows["report.pdf"]["format"] == "pdf" and rows["report.pdf"]["chunks"] == 1
+
+    code, out, _ = run(capsys, "ask", "When did the Ghent depot open?", "--index", str(index), "--json")
+    data = json.loads(out)
+    assert data["found"] and data["source"] == "report.pdf" and data["quotes"][0]["page"] == 1
+
+    code, out, _ = run(capsys, "remove", "report.pdf", "--index", str(index))
+    assert code == 0 and "1 removed" in out and not (corpus / "report.pdf").exists()
+    code, _, err = run(capsys, "remove", "../acme.txt", "--index", str(index))
+    assert code == 1 and "error: '../acme.txt' is not a document of the corpus" in err
+
+
+def test_add_with_nothing_accepted_exits_1(tmp_path, indexed, capsys):
+    _, index = indexed
+    src = write_corpus(tmp_path / "src", {"x.exe": "MZ"})
+    code, out, err = run(capsys, "add", str(src / "x.exe"), "--index", str(index))
+    assert code == 1 and "refused x.exe" in err and out == ""

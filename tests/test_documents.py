@@ -26,7 +26,7 @@ def test_scan_reads_txt_and_md_recursively_with_posix_paths(corpus_dir):
 def test_other_suffixes_are_ignored_and_suffix_case_does_not_matter(tmp_path):
     root = write_corpus(
         tmp_path / "c",
-        {"a.TXT": "Upper case suffix is read.", "b.Md": "So is this one.", "c.csv": "x,y", "d.pdf": b"%PDF-1.4"},
+        {"a.TXT": "Upper case suffix is read.", "b.Md": "So is this one.", "c.csv": "x,y", "d.json": "{}", "e": "x"},
     )
     docs, skipped = scan_corpus(root)
     assert sorted(d.path for d in docs) == ["a.TXT", "b.Md"]
@@ -118,11 +118,19 @@ def test_hidden_files_are_reported_as_skipped(tmp_path):
 
 
 def test_files_over_the_size_limit_are_skipped(tmp_path, monkeypatch):
-    monkeypatch.setattr(documents, "MAX_BYTES", 20)
+    monkeypatch.setenv("QA_MAX_FILE_MB", str(20 / 1024 / 1024))
     root = write_corpus(tmp_path / "c", {"small.txt": "Tiny.", "big.txt": "x" * 21})
     docs, skipped = scan_corpus(root)
     assert [d.path for d in docs] == ["small.txt"]
     assert [s.path for s in skipped] == ["big.txt"] and "larger than" in skipped[0].reason
+    assert "QA_MAX_FILE_MB" in skipped[0].reason
+
+
+def test_a_bad_size_limit_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_MAX_FILE_MB", "lots")
+    root = write_corpus(tmp_path / "c", {"small.txt": "Tiny."})
+    with pytest.raises(CorpusError, match=r"QA_MAX_FILE_MB.*'lots'"):
+        scan_corpus(root)
 
 
 def test_a_folder_named_like_a_document_is_skipped(tmp_path):

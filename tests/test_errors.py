@@ -35,7 +35,11 @@ class Ctx:
         return QA.load(self.index, embedder=kwargs.pop("embedder", self.embedder), on_stale="error", **kwargs)
 
     def data_file(self, role: str) -> Path:
-        return self.index / read_manifest(self.index).files[role]["name"]
+        """The FAISS file ("vectors") or the first document's segment ("segment")."""
+        manifest = read_manifest(self.index)
+        if role == "segment":
+            return self.index / next(iter(manifest.segments.values()))["npy"]["name"]
+        return self.index / manifest.files[role]["name"]
 
 
 def ask(question):
@@ -66,7 +70,7 @@ def truncate_data_file(c: Ctx):
 
 
 def delete_data_file(c: Ctx):
-    c.data_file("sentences").unlink()
+    c.data_file("segment").unlink()
     return c.load()
 
 
@@ -128,7 +132,7 @@ CASES = [
     ("missing index", missing_index, IndexMissingError, ["empty-index", "manifest.json", "qa index"]),
     ("corrupted manifest JSON", corrupt_manifest, IndexCorruptError, ["manifest.json", "JSON", "qa index"]),
     ("data file truncated", truncate_data_file, IndexCorruptError, ["vectors-", "damaged", "qa index"]),
-    ("data file deleted", delete_data_file, IndexCorruptError, ["sentences-", "missing", "qa index"]),
+    ("data file deleted", delete_data_file, IndexCorruptError, ["seg-", "missing", "qa index"]),
     ("stale: document added", add_document, StaleIndexError, ["added", "new.txt", "qa index"]),
     ("stale: document changed", change_document, StaleIndexError, ["changed", "acme.txt", "qa index"]),
     ("stale: document removed", remove_document, StaleIndexError, ["removed", "notes/history.md", "qa index"]),

@@ -63,13 +63,20 @@ def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", raw["built_at"])
     assert set(raw["versions"]) >= {"qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy"}
     assert raw["versions"]["numpy"] == np.__version__
-    assert set(raw["files"]) == {"vectors", "sentences", "chunks"}
-    for entry in raw["files"].values():
+    assert set(raw["files"]) == {"vectors"}
+    assert raw["build_id"] in raw["files"]["vectors"]["name"]
+    assert set(raw["segments"]) == set(raw["documents"])
+    entries = [raw["files"]["vectors"]] + [seg[r] for seg in raw["segments"].values() for r in ("json", "npy")]
+    for entry in entries:
         data = (index_dir / entry["name"]).read_bytes()
         assert entry["size"] == len(data)
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
-        assert raw["build_id"] in entry["name"]
-    assert data_files(index_dir) == {e["name"] for e in raw["files"].values()}
+    for path, seg in raw["segments"].items():
+        assert seg["sha256"] == raw["documents"][path] and seg["format"] in ("text", "markdown")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", seg["indexed_at"])
+    assert sum(seg["chunks"] for seg in raw["segments"].values()) == raw["counts"]["chunks"]
+    assert data_files(index_dir) == {e["name"] for e in entries}
+    assert raw["skipped"] == {}
     assert raw["counts"]["documents"] == 2
     assert raw["counts"]["chunks"] == len(load_index(index_dir).chunks)
     assert (index_dir / raw["corpus"]).resolve() == corpus_dir.resolve()
@@ -89,20 +96,27 @@ def test_the_index_can_move_with_its_corpus(tmp_path, index_dir, corpus_dir, fak
 
 def test_nothing_in_the_index_is_pickled(index_dir):
     manifest = read_manifest(index_dir)
-    vectors = np.load(index_dir / manifest.files["sentences"]["name"], allow_pickle=False)  # raises on pickles
-    assert vectors.dtype == np.float32 and vectors.shape == (manifest.counts["sentences"], manifest.dim)
-    store = json.loads((index_dir / manifest.files["chunks"]["name"]).read_text(encoding="utf-8"))
-    assert set(store) == {"chunks", "texts"} and len(store["chunks"]) == manifest.counts["chunks"]
+    rows = 0
+    for seg in manifest.segments.values():
+        vectors = np.load(index_dir / seg["npy"]["name"], allow_pickle=False)  # raises on pickles
+        assert vectors.dtype == np.float32 and vectors.shape == (seg["chunks"] + seg["sentences"], manifest.dim)
+        store = json.loads((index_dir / seg["json"]["name"]).read_text(encoding="utf-8"))
+        assert set(store) == {"path", "sha256", "format", "pages", "indexed_at", "text", "chunks"}
+        rows += len(store["chunks"])
+    assert rows == manifest.counts["chunks"]
 
 
 def test_rebuild_removes_the_old_data_files(index_dir, corpus_dir, fake_embedder):
-    first = data_files(index_dir)
+    before = read_manifest(index_dir)
     (index_dir / ".vectors-x.faiss.abc.tmp").write_bytes(b"left over by a crash")
     (index_dir / "notes.txt").write_text("not ours", encoding="utf-8")
-    manifest = build(corpus_dir, index_dir, embedder=fake_embedder)
+    (corpus_dir / "acme.txt").write_text("Acme Robotics was founded by John Roe in 2001.\n", encoding="utf-8")
+    manifest = build(corpus_dir, index_dir, embedder=fake_embedder).manifest
     now = data_files(index_dir)
-    assert now == {e["name"] for e in manifest.files.values()} | {"notes.txt"}
-    assert not first & now
+    assert now == manifest.file_names() | {"notes.txt"}
+    gone = before.file_names() - now
+    assert gone == {before.files["vectors"]["name"]} | {before.segments["acme.txt"][r]["name"] for r in ("json", "npy")}
+    assert before.segments["notes/history.md"] == manifest.segments["notes/history.md"], "unchanged: kept as is"
     load_index(index_dir)
 
 
@@ -120,6 +134,7 @@ def _answer_still_works(index_dir, corpus_dir, fake_embedder):
 def test_crash_while_embedding_leaves_the_previous_index(index_dir, corpus_dir, fake_embedder, monkeypatch):
     before_manifest = (index_dir / MANIFEST).read_bytes()
     before_files = data_files(index_dir)
+    write_corpus(corpus_dir, {"new.txt": "A new document that must be embedded."})
 
     def explode(texts, progress=False):
         raise Crash("killed mid-build")
@@ -130,6 +145,7 @@ def test_crash_while_embedding_leaves_the_previous_index(index_dir, corpus_dir, 
     monkeypatch.undo()
     assert (index_dir / MANIFEST).read_bytes() == before_manifest
     assert data_files(index_dir) == before_files
+    (corpus_dir / "new.txt").unlink()
     _answer_still_works(index_dir, corpus_dir, fake_embedder)
 
 
@@ -153,13 +169,14 @@ def test_crash_while_writing_the_manifest_leaves_the_previous_index(index_dir, c
     assert any("Jane Doe" in c.text for c in old.chunks)
 
     # the next good build cleans up the orphans of the crashed one
-    manifest = build(corpus_dir, index_dir, embedder=fake_embedder)
-    assert data_files(index_dir) == {e["name"] for e in manifest.files.values()}
+    manifest = build(corpus_dir, index_dir, embedder=fake_embedder).manifest
+    assert data_files(index_dir) == manifest.file_names()
     assert any("John Roe" in c.text for c in load_index(index_dir).chunks)
 
 
 def test_crash_while_writing_a_data_file_leaves_no_temporary_file(index_dir, corpus_dir, fake_embedder, monkeypatch):
     before = data_files(index_dir)
+    write_corpus(corpus_dir, {"new.txt": "A new document that must be embedded."})
     real_fsync = index_module.os.fsync
 
     def fsync(fd):
@@ -170,6 +187,7 @@ def test_crash_while_writing_a_data_file_leaves_no_temporary_file(index_dir, cor
         build(corpus_dir, index_dir, embedder=fake_embedder)
     monkeypatch.setattr(index_module.os, "fsync", real_fsync)
     assert data_files(index_dir) == before
+    (corpus_dir / "new.txt").unlink()
     _answer_still_works(index_dir, corpus_dir, fake_embedder)
 
 
@@ -184,7 +202,9 @@ def test_missing_manifest(tmp_path):
         (lambda m: m.update(format_version=99), "index format 99"),
         (lambda m: m.pop("model"), "incomplete"),
         (lambda m: m.update(dim="wide"), "incomplete"),
-        (lambda m: m["files"].pop("sentences"), "names no 'sentences' file"),
+        (lambda m: m["files"].pop("vectors"), "names no 'vectors' file"),
+        (lambda m: m.pop("segments"), "incomplete"),
+        (lambda m: m["segments"].pop("acme.txt"), "documents without segments"),
     ],
 )
 def test_bad_manifest_contents(index_dir, change, phrase):
@@ -206,7 +226,7 @@ def test_manifest_that_is_not_an_object(index_dir):
 def test_files_from_another_build_are_caught(tmp_path, index_dir, fake_embedder):
     """Data files that each match their hash but disagree with each other (a half-copied folder)."""
     other = write_corpus(tmp_path / "other", {"one.txt": "Only one sentence here."})
-    other_manifest = build(other, tmp_path / "other-index", embedder=fake_embedder)
+    other_manifest = build(other, tmp_path / "other-index", embedder=fake_embedder).manifest
     name = other_manifest.files["vectors"]["name"]
     (index_dir / name).write_bytes((tmp_path / "other-index" / name).read_bytes())
     data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))

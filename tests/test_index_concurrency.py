@@ -39,7 +39,7 @@ def test_concurrent_builds_leave_one_whole_index(corpus_dir, tmp_path):
     loaded = load_index(target)  # every file the manifest names is there and checks out
     assert loaded.manifest.build_id == manifest.build_id
     data_files = sorted(p.name for p in target.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
-    assert data_files == sorted(entry["name"] for entry in manifest.files.values())
+    assert data_files == sorted(manifest.file_names())
 
 
 def test_a_load_racing_a_rebuild_retries_on_the_new_manifest(corpus_dir, tmp_path, monkeypatch):
@@ -52,7 +52,7 @@ def test_a_load_racing_a_rebuild_retries_on_the_new_manifest(corpus_dir, tmp_pat
     def load_during_rebuild(index_dir):
         calls.append(1)
         if len(calls) == 1:  # the first read starts, then a rebuild replaces everything under it
-            build_index(docs, corpus_dir, target, FakeEmbedder(), ChunkSettings())
+            build_index(docs, corpus_dir, target, FakeEmbedder(), ChunkSettings(max_chars=500))
             raise index_module.IndexCorruptError("index file vanished")
         return real_load(index_dir)
 

@@ -80,9 +80,12 @@ def test_rebuild_reindexes_and_reloads(tmp_path: Path, serve, ask):
 
     with serve(build_app(factory)) as c:
         before = read_manifest(index).build_id
+        (tmp_path / "corpus" / "extra.txt").write_text("The depot in Ghent opened in 1998.", encoding="utf-8")
         status = c.predict(api_name="/rebuild")
-        assert re.fullmatch(r"Indexed 1 document, \d+ chunks · model .+ · built .+", status), status
+        assert re.fullmatch(r"Indexed 2 documents, \d+ chunks · model .+ · built .+", status), status
         assert read_manifest(index).build_id != before
+        reply, _ = ask(c, "When did the depot in Ghent open?")
+        assert "1998" in reply
         reply, _ = ask(c, "Which company launched Pangu Chat?")
         assert "Huawei" in reply
         shutil.rmtree(tmp_path / "corpus")  # nothing to index: an error message, not a crash
