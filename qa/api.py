@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
-from qa.conversation import contextualize
+from qa.conversation import readings
 from qa.documents import list_corpus, no_documents_error, page_at
 from qa.embedding import Embedder, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
@@ -249,7 +249,17 @@ class QA:
         return self._read(question, history, exclude, settings or self.settings)
 
     def _read(self, question: str, history, exclude, settings: AnswerSettings) -> tuple[str, Extract | None]:
-        query = contextualize(question, history)
+        """Read every likely query of a question (see `readings`); keep the most confident one."""
+        best: tuple[str, Extract | None] | None = None
+        top = -1.0
+        for query in readings(question, history):
+            got = self._read_query(question, query, exclude, settings)
+            confidence = self.calibration.confidence(got[1].features) if got[1] is not None else 0.0
+            if confidence > top:
+                best, top = got, confidence
+        return best
+
+    def _read_query(self, question: str, query: str, exclude, settings) -> tuple[str, Extract | None]:
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
         hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
@@ -261,14 +271,19 @@ class QA:
         history: list | None = None,
         *,
         top_k: int | None = None,
+        threshold: float | None = None,
     ) -> Answer:
-        """Answer one question from the documents, using `history` for follow-ups."""
+        """Answer one question from the documents, using `history` for follow-ups.
+
+        `top_k` (quotes returned) and `threshold` (confidence needed to answer)
+        override the settings for this question.
+        """
         question = check_question(question, self.settings.max_question_chars)
-        settings = (
-            self.settings
-            if top_k is None
-            else replace(self.settings, top_k=top_k, candidates=max(self.settings.candidates, top_k))
-        )
+        settings = self.settings
+        if top_k is not None:
+            settings = replace(settings, top_k=top_k, candidates=max(settings.candidates, top_k))
+        if threshold is not None:
+            settings = replace(settings, threshold=threshold)
         query, got = self._read(question, history, None, settings)
         if got is None:
             return Answer(question=question, found=False, text="", confidence=0.0, query=query)
@@ -338,6 +353,8 @@ def reset_default() -> None:
         _default = None
 
 
-def answer(question: str, history: list | None = None, *, top_k: int | None = None) -> Answer:
+def answer(
+    question: str, history: list | None = None, *, top_k: int | None = None, threshold: float | None = None
+) -> Answer:
     """Answer from the default index in `index/` (env QA_INDEX), built from `corpus/` (QA_CORPUS)."""
-    return default_qa().answer(question, history, top_k=top_k)
+    return default_qa().answer(question, history, top_k=top_k, threshold=threshold)

@@ -7,6 +7,10 @@ elliptical ("And Tencent?", "What about SenseTime?"). A
 referring question gets the previous answer (and question) added to its
 query; an elliptical one takes the previous question with its subject
 replaced by the new one.
+
+A question that only names nothing of its own is ambiguous ("When did the
+canteen reopen?" may be a new topic): `readings` gives both the question alone
+and the question made whole, and the pipeline keeps the more confident one.
 """
 
 from __future__ import annotations
@@ -104,3 +108,13 @@ def contextualize(question: str, history: list | None) -> str:
     if _REFERRING & set(tokens) or not _NAMES.search(question):
         return f"{question} {reply} {previous}".strip()
     return question
+
+
+def readings(question: str, history: list | None) -> list[str]:
+    """The queries worth trying for a question, most likely first (one or two)."""
+    query = contextualize(question, history)
+    if query == question or _REFERRING & set(words(question)) or _ELLIPSIS.match(question):
+        return [query]
+    if len(words(question)) <= 3:  # "Whose chips?": too short to stand alone
+        return [query]
+    return [question, query]

@@ -12,4 +12,9 @@ fi
 # torch first and pinned: 2.13.0 is the CPU build on this machine's disk; any other pulls a multi-GB CUDA build.
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 echo "ready: $VENV"

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answers import Answer, Quote
-from qa.conversation import contextualize, last_turn
+from qa.conversation import contextualize, last_turn, readings
 from qa.text import words
 
 
@@ -138,3 +138,40 @@ def test_markdown_characters_in_an_answer_keep_its_words():
     text = "Model #1 > the_rest *fast*"
     reply = render_answer(Answer("Q?", True, text, 0.9, (), "a.txt", 0, len(text), text))
     assert words(last_turn(turn("Q?", reply))[1]) == words(text)
+
+
+HISTORY = [
+    {"role": "user", "content": "How many pallets did the Ghent depot ship?"},
+    {"role": "assistant", "content": "**4,200 pallets** (confidence 0.90)"},
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When did the canteen reopen?", 2),  # names nothing: maybe new, maybe a follow-up; both are tried
+        ("What does it plan to build?", 1),  # refers back: only the question made whole
+        ("And Tencent?", 1),  # elliptical
+        ("Whose chips?", 1),  # too short to stand alone
+        ("When did Huawei launch Pangu Chat?", 1),  # names its own subject: alone
+    ],
+)
+def test_readings(question, expected):
+    got = readings(question, HISTORY)
+    assert len(got) == expected
+    if expected == 2:
+        assert got[0] == question and got[1] != question
+    assert readings(question, []) == [question]
+
+
+def test_a_new_topic_without_names_is_answered_on_its_own(shared_bot):
+    """A question that names nothing, asked after another topic, is not forced into the old one."""
+    history = [
+        {"role": "user", "content": "Who founded Acme Robotics?"},
+        {"role": "assistant", "content": "**Jane Doe** (confidence 0.90)"},
+    ]
+    question = "How much weight does the walker robot carry?"
+    alone = shared_bot.answer(question)
+    assert alone.found and "40 kilograms" in alone.text
+    after = shared_bot.answer(question, history)
+    assert (after.text, after.source) == (alone.text, alone.source)

@@ -1,10 +1,12 @@
 """Turn answers into chat replies. Pure functions: no Gradio here.
 
-A reply is Markdown with a little inline HTML (`<mark>`, `<br>`). Everything
+A reply is Markdown with a little inline HTML (`<mark>`, `<br>`, and a
+`<details>` per citation that opens the passage in its document). Everything
 taken from the documents or the question (extracts, passages, file names,
-headings) goes through `escape`, so a document holding `<script>`, an
-`<img onerror=…>` or a Markdown image `![x](http://…)` is shown as literal text
-and nothing is rendered or fetched.
+headings) goes through `escape` (Markdown) or `escape_html` (inside HTML
+blocks), so a document holding `<script>`, an `<img onerror=…>` or a Markdown
+image `![x](http://…)` is shown as literal text and nothing is rendered or
+fetched.
 
 The first line of a reply starts with the plain answer text: the follow-up
 logic (`qa.conversation.last_turn`) reads it back from the chat history as the
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from qa.answers import Answer, Quote
 from qa.errors import QAError
@@ -84,22 +87,103 @@ def render_citation(quote: Quote) -> str:
     return f"— {escape(quote.citation())}{heading}"
 
 
-def _quotes(quotes: Iterable[Quote], highlight: bool) -> list[str]:
-    return [f"{render_passage(q, highlight)}\n\n{render_citation(q)}" for q in quotes]
+# Every character that Markdown or HTML could read as markup becomes a numeric entity:
+# the same text on screen whether or not Markdown runs inside the HTML block.
+_HTML_SPECIAL = re.compile(r"[&<>\"'\\`*_{}\[\]()#|!~$:=+\-]")
+CONTEXT_CHARS = 300
 
 
-def render_answer(answer: Answer) -> str:
-    """The chat reply for an answer: extract and confidence, then the quotes with citations."""
+def escape_html(text: str) -> str:
+    """`text` for the inside of an HTML element: entities only, line breaks as <br>."""
+    escaped = _HTML_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _around(doc: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """A window of `doc` around [start, end): about `chars` more on each side, cut at whitespace."""
+    a, b = max(start - chars, 0), min(end + chars, len(doc))
+    if a > 0:
+        space = doc.find(" ", a, start)
+        a = space + 1 if space >= 0 else a
+    if b < len(doc):
+        space = doc.rfind(" ", end, b)
+        b = space if space >= 0 else b
+    return a, b
+
+
+def render_source(quote: Quote, doc: str, chars: int = CONTEXT_CHARS) -> str:
+    """The passage inside its document as HTML: neighbouring text, the quote in bold, the answer marked."""
+    a, b = _around(doc, quote.start, quote.end, chars)
+    body = escape_html(quote.text)
+    span = highlight_span(quote)
+    if span:
+        t = quote.text
+        marked = escape_html(t[span[0] : span[1]])
+        body = f"{escape_html(t[: span[0]])}<mark>{marked}</mark>{escape_html(t[span[1] :])}"
+    before, after = escape_html(doc[a : quote.start]), escape_html(doc[quote.end : b])
+    return f"{'… ' if a > 0 else ''}{before}<strong>{body}</strong>{after}{' …' if b < len(doc) else ''}"
+
+
+def _details(quote: Quote, doc: str) -> str:
+    """A citation that opens to show the passage in its document (one HTML block, no blank line)."""
+    summary = escape_html(f"Open in {quote.source}" + (f", page {quote.page}" if quote.page else ""))
+    return f'<details class="source"><summary>{summary}</summary><div>{render_source(quote, doc)}</div></details>'
+
+
+def _quotes(quotes: Iterable[Quote], highlight: bool, texts: Mapping[str, str] | None) -> list[str]:
+    out = []
+    for q in quotes:
+        part = f"{render_passage(q, highlight)}\n\n{render_citation(q)}"
+        if texts and q.source in texts:
+            part += "\n\n" + _details(q if highlight else replace(q, highlight=None), texts[q.source])
+        out.append(part)
+    return out
+
+
+def render_answer(answer: Answer, texts: Mapping[str, str] | None = None) -> str:
+    """The chat reply for an answer: extract and confidence, then the quotes with citations.
+
+    With the documents' `texts`, each citation opens to show its passage in the document.
+    """
     confidence = f"confidence {answer.confidence:.2f}"
     if answer.found:
         extract = _SPACE.sub(" ", answer.text).strip()
         first = f"**{escape(extract)}** ({confidence})" if extract else f"({confidence})"
-        parts = [first, *_quotes(answer.quotes, highlight=True)]
+        parts = [first, *_quotes(answer.quotes, True, texts)]
     else:
         parts = [f"{NOT_FOUND} ({confidence})"]
         if answer.quotes:
-            parts += [NEAREST, *_quotes(answer.quotes, highlight=False)]
+            parts += [NEAREST, *_quotes(answer.quotes, False, texts)]
     return "\n\n".join(parts)
+
+
+SOURCE_COLUMNS = ["Document", "Status", "Format", "Chunks", "Indexed at / reason"]
+
+
+def source_rows(rows: Iterable[dict]) -> list[list]:
+    """The sources panel: one row per file the index knows (Manifest.sources())."""
+    return [
+        [r["path"], r["status"], r["format"], r["chunks"], r["indexed_at"] if r["status"] == "indexed" else r["reason"]]
+        for r in rows
+    ]
+
+
+UPLOAD_COLUMNS = ["File", "Result", "Detail"]
+
+
+def upload_rows(added: Iterable, report=None) -> list[list[str]]:
+    """What became of each uploaded file: added/replaced (as which name, indexed or skipped) or refused (why)."""
+    skipped = {s.path: s.reason for s in report.skipped} if report else {}
+    out = []
+    for a in added:
+        if a.status == "refused":
+            out.append([a.name, "refused", a.reason])
+        elif a.path in skipped:
+            out.append([a.name, "skipped", skipped[a.path]])
+        else:
+            detail = f"as {a.path}" if a.path != a.name else ""
+            out.append([a.name, "indexed" if a.status == "added" else "replaced", detail])
+    return out
 
 
 def render_error(exc: BaseException) -> str:

@@ -33,7 +33,13 @@ def test_defaults_bind_loopback_and_use_the_default_bot(launched, monkeypatch):
     monkeypatch.delenv("QA_AUTH", raising=False)
     app.main([])
     (demo,) = launched
-    assert demo.launched == {"server_name": "127.0.0.1", "server_port": 7860, "auth": None}
+    assert demo.launched == {
+        "server_name": "127.0.0.1",
+        "server_port": 7860,
+        "auth": None,
+        "max_file_size": 50 * 1024 * 1024,  # Gradio refuses bigger uploads before they reach the app
+        "css": app.CSS,
+    }
     assert demo.factory is default_qa
 
 
@@ -43,7 +49,11 @@ def test_index_and_corpus_options(launched, monkeypatch, tmp_path):
     monkeypatch.setattr(app.QA, "load", classmethod(lambda cls, *a, **kw: calls.append((a, kw)) or "bot"))
     app.main(["--index", str(tmp_path / "i"), "--corpus", str(tmp_path / "c"), "--host", "0.0.0.0", "--port", "9"])
     (demo,) = launched
-    assert demo.launched == {"server_name": "0.0.0.0", "server_port": 9, "auth": ("ann", "pw")}
+    assert {k: demo.launched[k] for k in ("server_name", "server_port", "auth")} == {
+        "server_name": "0.0.0.0",
+        "server_port": 9,
+        "auth": ("ann", "pw"),
+    }
     assert demo.factory() == "bot"
     assert calls == [((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c"), "model": None})]
 

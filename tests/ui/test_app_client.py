@@ -28,8 +28,11 @@ def client(serve):
 def test_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/chat", "/rebuild"} <= set(endpoints)
-    assert [p["parameter_name"] for p in endpoints["/chat"]["parameters"]] == ["message", "history"]
+    chat = endpoints["/chat"]["parameters"]
+    assert [p["parameter_name"] for p in chat] == ["message", "history", "quotes", "threshold"]
+    assert [p["parameter_has_default"] for p in chat] == [False, True, True, True]
     assert endpoints["/rebuild"]["parameters"] == []
+    assert {"/add", "/remove", "/stop"} <= set(endpoints)
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
 
 
@@ -81,7 +84,7 @@ def test_rebuild_reindexes_and_reloads(tmp_path: Path, serve, ask):
     with serve(build_app(factory)) as c:
         before = read_manifest(index).build_id
         (tmp_path / "corpus" / "extra.txt").write_text("The depot in Ghent opened in 1998.", encoding="utf-8")
-        status = c.predict(api_name="/rebuild")
+        status, _, _ = c.predict(api_name="/rebuild")
         assert re.fullmatch(r"Indexed 2 documents, \d+ chunks · model .+ · built .+", status), status
         assert read_manifest(index).build_id != before
         reply, _ = ask(c, "When did the depot in Ghent open?")
@@ -89,4 +92,4 @@ def test_rebuild_reindexes_and_reloads(tmp_path: Path, serve, ask):
         reply, _ = ask(c, "Which company launched Pangu Chat?")
         assert "Huawei" in reply
         shutil.rmtree(tmp_path / "corpus")  # nothing to index: an error message, not a crash
-        assert c.predict(api_name="/rebuild").startswith("⚠️ ")
+        assert c.predict(api_name="/rebuild")[0].startswith("⚠️ ")

@@ -15,14 +15,22 @@ from ui.app import build_app, describe
 class FakeBot:
     def __init__(self) -> None:
         manifest = SimpleNamespace(
-            model="fake-model", built_at="2026-01-01T00:00:00Z", documents={"a.txt": "0"}, corpus=".", counts={}
+            model="fake-model",
+            built_at="2026-01-01T00:00:00Z",
+            documents={"a.txt": "0"},
+            corpus=".",
+            counts={},
+            sources=lambda: [],
         )
         chunk = SimpleNamespace(text="Pangu Chat is made by Huawei.", heading="Giants")
-        self.index = SimpleNamespace(manifest=manifest, chunks=(chunk,), path=".")
+        text = "Pangu Chat is made by <b>Huawei</b>."
+        self.index = SimpleNamespace(manifest=manifest, chunks=(chunk,), path=".", texts={"a.txt": text})
         self.asked: list[tuple[str, list]] = []
+        self.settings: list[tuple[int, float]] = []
 
-    def answer(self, question, history=None):
+    def answer(self, question, history=None, top_k=3, threshold=0.5):
         self.asked.append((question, history))
+        self.settings.append((top_k, threshold))
         question = check_question(question)
         if question == "boom":
             raise ZeroDivisionError("bug")
@@ -51,6 +59,15 @@ def test_reply_is_rendered_and_history_passed_to_answer(fake, ask):
     question, passed = bot.asked[-1]
     assert question == "And Tencent?"
     assert [m["role"] for m in passed] == ["user", "assistant"]
+    assert bot.settings[-1] == (3, 0.5), "the settings' defaults reach answer()"
+    client.predict("Again?", [], 5, 0.9, api_name="/chat")
+    assert bot.settings[-1] == (5, 0.9)
+
+
+def test_a_citation_opens_the_passage_in_its_document_as_text(fake, ask):
+    reply, _ = ask(fake[1], "Who makes it?")
+    assert '<details class="source"><summary>Open in a.txt</summary>' in reply
+    assert "<strong>Pangu Chat is made by &#60;b&#62;<mark>Huawei</mark>&#60;/b&#62;.</strong>" in reply
 
 
 def test_a_bug_in_answer_is_reported_not_raised(fake, ask):
@@ -65,4 +82,4 @@ def test_app_without_an_index_still_starts_and_says_why(serve, ask):
     with serve(build_app(factory)) as client:
         reply, _ = ask(client, "Anything?")
         assert reply == "⚠️ no index in /nowhere; run \\`qa index\\` to build it"
-        assert client.predict(api_name="/rebuild").startswith("⚠️ no index in /nowhere")
+        assert client.predict(api_name="/rebuild")[0].startswith("⚠️ no index in /nowhere")

@@ -20,6 +20,9 @@ from ui.render import (
     render_answer,
     render_error,
     render_passage,
+    render_source,
+    source_rows,
+    upload_rows,
 )
 
 DOC = "Intro line.\nAlibaba builds Tongyi. Huawei launched Pangu Chat in 2023. Tencent debuted HunYuan."
@@ -146,6 +149,62 @@ def test_document_text_is_shown_literally(payload):
     text = "".join(html.text)
     for line in payload.splitlines():
         assert line.strip() in text
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_opened_source_shows_document_text_literally(payload):
+    doc = f"Text before. {payload} Text after."
+    start = doc.index(payload)
+    q = quote(payload, start=start, source="<b>x</b>.txt", highlight=(start, start + len(payload)))
+    reply = render_answer(Answer("q", True, payload, 0.9, (q,)), texts={"<b>x</b>.txt": doc})
+    assert "<script" not in reply and "<img" not in reply and "<a " not in reply
+    html = to_html(reply)
+    allowed = {"p", "blockquote", "strong", "br", "mark", "details", "summary", "div"}
+    assert set(html.tags) <= allowed, html.tags
+    assert set(html.attrs) <= {("class", "source")}
+    text = "".join(html.text)
+    for line in payload.splitlines():
+        assert line.strip() in text
+    assert "Text before." in text and "Text after." in text
+
+
+def test_the_opened_source_marks_the_answer_inside_the_quote_with_neighbouring_text():
+    doc = "A" * 50 + " first words. " + ANSWER + " Last words. " + "Z" * 50
+    qs = doc.index("first")
+    qe = doc.index("Last")
+    s = doc.index(ANSWER)
+    q = quote(doc[qs:qe], start=qs, highlight=(s, s + len(ANSWER)))
+    out = render_source(q, doc, chars=20)
+    assert out.startswith("… ") and out.endswith(" …")
+    assert f"<strong>first words. <mark>{ANSWER}</mark> </strong>Last words." in out
+    full = render_source(q, doc, chars=500)
+    assert not full.startswith("…") and not full.endswith("…")
+
+
+def test_not_found_sources_open_without_a_mark():
+    q = quote(highlight=None)
+    reply = render_answer(Answer("q", False, "", 0.1, (q,)), texts={q.source: DOC})
+    assert "<details" in reply and "<mark>" not in reply
+
+
+def test_source_and_upload_rows():
+    rows = [
+        {"path": "a.pdf", "status": "indexed", "format": "pdf", "chunks": 3, "indexed_at": "T", "reason": ""},
+        {"path": "b.txt", "status": "skipped", "format": "", "chunks": 0, "indexed_at": "", "reason": "binary file"},
+    ]
+    assert source_rows(rows) == [["a.pdf", "indexed", "pdf", 3, "T"], ["b.txt", "skipped", "", 0, "binary file"]]
+    added = [
+        SimpleNamespace(name="x.pdf", status="added", path="x.pdf", reason=""),
+        SimpleNamespace(name="a.txt", status="added", path="a (2).txt", reason=""),
+        SimpleNamespace(name="y.exe", status="refused", path="", reason="not a supported type"),
+        SimpleNamespace(name="z.txt", status="replaced", path="z.txt", reason=""),
+    ]
+    assert upload_rows(added) == [
+        ["x.pdf", "indexed", ""],
+        ["a.txt", "indexed", "as a (2).txt"],
+        ["y.exe", "refused", "not a supported type"],
+        ["z.txt", "replaced", ""],
+    ]
 
 
 @pytest.mark.parametrize("payload", ["![x](http://evil/x.png)", "see http://evil/ and www.evil.com"])
