@@ -178,13 +178,18 @@ class SyncReport:
     skipped: tuple[Skipped, ...] = ()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write `data` under a temporary name, then rename it to `path`: readers see all of it or none.
+
+    `durable=False` skips the fsync (segments: one `os.sync()` before the manifest covers them all).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -253,19 +258,23 @@ class _Segment:
 
 
 def _write_segment(index_dir: Path, key: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> _Segment:
+    npy_data = _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32))
     meta = {
         "path": doc.path,
         "sha256": doc.sha256,
         "format": doc.format,
         "pages": list(doc.pages),
         "indexed_at": _now(),
+        "npy_sha256": sha256_bytes(npy_data),
         "text": doc.text,
         "chunks": [c.to_dict() for c in chunks],
     }
     json_data = json.dumps(meta, ensure_ascii=False).encode("utf-8")
-    npy_data = _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32))
-    _atomic_write(index_dir / f"seg-{key}.npy", npy_data)
-    _atomic_write(index_dir / f"seg-{key}.json", json_data)  # last: its presence means the pair is complete
+    # Not fsynced one by one (thousands of small documents would wait on the disk for each):
+    # _commit syncs once before the manifest points to them, and a segment found after a crash
+    # is only reused when its vectors match the hash its JSON (written last) records.
+    _atomic_write(index_dir / f"seg-{key}.npy", npy_data, durable=False)
+    _atomic_write(index_dir / f"seg-{key}.json", json_data, durable=False)
     n_sentences = sum(len(c.sentences) for c in chunks)
     return _Segment(
         doc.path,
@@ -295,7 +304,12 @@ def _existing_segment(
         vectors = np.load(io.BytesIO(npy_data), allow_pickle=False)
         n_chunks = len(meta["chunks"])
         n_sentences = sum(len(c["sentences"]) for c in meta["chunks"])
-        if meta["path"] != path or meta["sha256"] != sha256 or vectors.shape != (n_chunks + n_sentences, dim):
+        if (
+            meta["path"] != path
+            or meta["sha256"] != sha256
+            or meta["npy_sha256"] != sha256_bytes(npy_data)
+            or vectors.shape != (n_chunks + n_sentences, dim)
+        ):
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -533,6 +547,7 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
     for seg in segments:
         _, vectors = _read_segment(index_dir, {"json": seg.json_entry, "npy": seg.npy_entry})
         flat.add(np.ascontiguousarray(vectors[: seg.chunks], dtype=np.float32))
+    os.sync()  # the segments reach the disk before the manifest that names them
     build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     name = f"vectors-{build_id}.faiss"
     data = faiss.serialize_index(flat).tobytes()

@@ -152,3 +152,27 @@ def test_a_cancelled_build_keeps_the_previous_index_and_the_next_picks_up(index_
     assert len(report.added) == 4
     assert not any("Document 0" in t for t in resumed.passage_texts), "the finished document was not embedded again"
     assert any("Document 3" in t for t in resumed.passage_texts)
+
+
+def test_a_torn_segment_left_by_a_crash_is_embedded_again(index_dir, corpus_dir, monkeypatch):
+    from qa import index as index_module
+
+    write_corpus(corpus_dir, {"new.txt": "A new document about harbour cranes."})
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut before the manifest")
+
+    monkeypatch.setattr(index_module, "_commit", crash)
+    with pytest.raises(RuntimeError):
+        build(corpus_dir, index_dir, embedder=FakeEmbedder())
+    monkeypatch.undo()
+    known = set(read_manifest(index_dir).file_names())
+    (orphan,) = [p for p in index_dir.glob("seg-*.npy") if p.name not in known]
+    data = bytearray(orphan.read_bytes())
+    data[-1] ^= 0xFF  # the vectors did not all reach the disk
+    orphan.write_bytes(bytes(data))
+    embedder = FakeEmbedder()
+    report = build(corpus_dir, index_dir, embedder=embedder)
+    assert report.added == ("new.txt",)
+    assert any("harbour cranes" in t for t in embedder.passage_texts), "not reused: its hash did not match"
+    load_index(index_dir)
