@@ -165,15 +165,21 @@ def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[Skipped]]:
     An empty result is not an error here; `load_corpus` makes it one.
     """
     found, skipped = list_corpus(corpus_dir)
+    docs, unreadable = read_documents(corpus_dir, found)
+    return docs, sorted(skipped + unreadable, key=lambda s: s.path)
+
+
+def read_documents(corpus_dir: str | Path, sources: list[SourceFile]) -> tuple[list[Document], list[Skipped]]:
+    """Read listed files into Documents; the ones without usable text are Skipped, with why."""
     docs: list[Document] = []
-    for source in found:
+    skipped: list[Skipped] = []
+    for source in sources:
         item = read_document(corpus_dir, source)
         if isinstance(item, Skipped):
             log.warning("skipped %s: %s", item.path, item.reason)
             skipped.append(item)
         else:
             docs.append(item)
-    skipped.sort(key=lambda s: s.path)
     return docs, skipped
 
 

@@ -1,13 +1,18 @@
-"""Stage 4: keep chunk vectors in a FAISS index that describes itself, updated document by document.
+"""Stage 4: keep sentence vectors in a FAISS index that describes itself, updated document by document.
+
+Every sentence of every chunk is embedded once; a chunk's dense score is the
+best score of its sentences (on SQuAD this ranks paragraphs better than one
+vector per chunk, and embeds each word once instead of twice).
 
 An index folder holds `manifest.json` and the data files it names:
 - one segment per document: `seg-<key>.json` (its text as read, format, page
-  offsets and chunk places) and `seg-<key>.npy` (its chunk vectors, then one
-  vector per chunk sentence). The key hashes the path, the document's SHA-256,
-  the model and the chunker settings, so an unchanged document keeps its
-  segment and is never embedded again;
-- `vectors-<build id>.faiss`: the inner-product index over every chunk vector,
-  in manifest order (FAISS id i is chunk i).
+  offsets and chunk places) and `seg-<key>.npy` (one vector per chunk
+  sentence, in chunk order). The key hashes the path, the document's SHA-256,
+  the model, the chunker settings and the index format, so an unchanged
+  document keeps its segment and is never embedded again;
+- `vectors-<build id>.faiss`: the inner-product index over every sentence
+  vector, in manifest order (FAISS id i is sentence row i; `sentence_chunks[i]`
+  is its chunk).
 
 The manifest records the model, dimension, chunker settings, every document's
 path and SHA-256 (and the files that were read but had no usable text, with
@@ -41,14 +46,14 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import Chunk, chunk_document
-from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_document, sha256_bytes
+from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_documents, sha256_bytes
 from qa.embedding import Embedder
 from qa.errors import BuildCancelled, CorpusError, IndexCorruptError, IndexMissingError
 from qa.settings import ChunkSettings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 EMBED_GROUP = 512  # texts embedded between two looks at the cancel flag
 _REBUILD = "run `qa index` to rebuild it"
@@ -160,10 +165,11 @@ class LoadedIndex:
     manifest: Manifest
     chunks: tuple[Chunk, ...]
     texts: dict[str, str]  # document path -> text
-    vectors: object  # faiss.Index
+    vectors: object  # faiss.Index over the sentence vectors
     sentence_vectors: np.ndarray  # one row per sentence, in chunk order
     sentence_rows: tuple[int, ...]  # first row of each chunk's sentences
     pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF path -> page start offsets
+    sentence_chunks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # row -> chunk id
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,7 @@ def corpus_reference(corpus_dir: Path, index_dir: Path) -> str:
 
 def segment_key(path: str, sha256: str, model: str, chunking: ChunkSettings) -> str:
     """Names a document's segment: the same file, model and chunker give the same key."""
-    raw = json.dumps([path, sha256, model, chunking.to_dict()], sort_keys=True, ensure_ascii=False)
+    raw = json.dumps([path, sha256, model, chunking.to_dict(), FORMAT_VERSION], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
@@ -304,11 +310,13 @@ def _existing_segment(
         vectors = np.load(io.BytesIO(npy_data), allow_pickle=False)
         n_chunks = len(meta["chunks"])
         n_sentences = sum(len(c["sentences"]) for c in meta["chunks"])
+        if n_sentences == 0:
+            return None
         if (
             meta["path"] != path
             or meta["sha256"] != sha256
             or meta["npy_sha256"] != sha256_bytes(npy_data)
-            or vectors.shape != (n_chunks + n_sentences, dim)
+            or vectors.shape != (n_sentences, dim)
         ):
             return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -378,7 +386,7 @@ def _embed_documents(
     planned = []
     for key, doc in todo:
         chunks = chunk_document(doc, chunking)
-        texts = [c.embedding_text() for c in chunks] + [doc.text[s:e] for c in chunks for s, e in c.sentences]
+        texts = [doc.text[s:e] for c in chunks for s, e in c.sentences]
         planned.append((key, doc, chunks, texts))
     segments: list[_Segment] = []
     with _Progress(sum(len(p[3]) for p in planned), progress) as bar:
@@ -509,17 +517,15 @@ def sync_index(
             before = {}
         listed, skipped = list_corpus(corpus_dir)
         known = {} if full else _known_segments(index_dir, embedder, chunking)
-        docs: list[Document] = []
-        for source in listed:
-            if not full and _find_segment(index_dir, source.path, source.sha256, embedder, chunking, known):
-                docs.append(Document(source.path, "", source.sha256, source.format))  # text not needed
-                continue
-            item = read_document(corpus_dir, source)
-            if isinstance(item, Skipped):
-                log.warning("skipped %s: %s", item.path, item.reason)
-                skipped.append(item)
-            else:
-                docs.append(item)
+        unchanged = [
+            s
+            for s in listed
+            if not full and _find_segment(index_dir, s.path, s.sha256, embedder, chunking, known) is not None
+        ]
+        docs, unreadable = read_documents(corpus_dir, [s for s in listed if s not in unchanged])
+        skipped += unreadable
+        docs += [Document(s.path, "", s.sha256, s.format) for s in unchanged]  # their text is not needed
+        docs.sort(key=lambda d: d.path)
         if not docs:
             raise no_documents_error(corpus_dir, skipped)
         manifest, kept = _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
@@ -546,7 +552,7 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
     flat = faiss.IndexFlatIP(embedder.dim)
     for seg in segments:
         _, vectors = _read_segment(index_dir, {"json": seg.json_entry, "npy": seg.npy_entry})
-        flat.add(np.ascontiguousarray(vectors[: seg.chunks], dtype=np.float32))
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     os.sync()  # the segments reach the disk before the manifest that names them
     build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     name = f"vectors-{build_id}.faiss"
@@ -646,15 +652,14 @@ def _load(index_dir: Path) -> LoadedIndex:
             raise
         except Exception as exc:
             raise IndexCorruptError(f"index segment of {doc_path} cannot be read ({exc}); {_REBUILD}") from exc
-        n = len(doc_chunks)
-        if meta.get("sha256") != entry["sha256"] or vectors.shape[0] != n + sum(len(c.sentences) for c in doc_chunks):
+        if meta.get("sha256") != entry["sha256"] or vectors.shape[0] != sum(len(c.sentences) for c in doc_chunks):
             raise IndexCorruptError(f"index segment of {doc_path} disagrees with the manifest; {_REBUILD}")
         texts[doc_path] = text
         for c in doc_chunks:
             rows.append(row)
             row += len(c.sentences)
         chunks.extend(doc_chunks)
-        sentence_blocks.append(vectors[n:])
+        sentence_blocks.append(vectors)
     try:
         index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
     except Exception as exc:
@@ -664,10 +669,11 @@ def _load(index_dir: Path) -> LoadedIndex:
         if sentence_blocks
         else np.zeros((0, manifest.dim), np.float32)
     )
-    if index.ntotal != len(chunks) or index.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
+    if index.ntotal != row or index.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
         raise IndexCorruptError(
             f"index in {index_dir} disagrees with itself ({index.ntotal} vectors, {len(chunks)} chunks, "
             f"{sentence_vectors.shape[0]} sentence vectors for {row} sentences); {_REBUILD}"
         )
+    owners = np.repeat(np.arange(len(chunks), dtype=np.int64), [len(c.sentences) for c in chunks])
     pages = {p: v for p, v in pages.items() if v}
-    return LoadedIndex(index_dir, manifest, tuple(chunks), texts, index, sentence_vectors, tuple(rows), pages)
+    return LoadedIndex(index_dir, manifest, tuple(chunks), texts, index, sentence_vectors, tuple(rows), pages, owners)

@@ -1,7 +1,8 @@
 """Stage 5: find the chunks most likely to hold the answer.
 
-Dense search (FAISS, inner product over normalized vectors) and BM25 (bm25s)
-over the same chunks. Hybrid mode fuses them by score: each list's top
+Dense search (FAISS, inner product over normalized sentence vectors; a chunk
+scores as its best sentence) and BM25 (bm25s) over the chunks' text with
+their title and heading. Hybrid mode fuses them by score: each list's top
 `DEPTH` scores are min-max normalized over the union of both lists (a chunk
 missing from one list gets that list's lowest score) and mixed as
 `BM25_WEIGHT * bm25 + (1 - BM25_WEIGHT) * dense`. On SQuAD this beat
@@ -24,6 +25,7 @@ from qa.index import LoadedIndex
 from qa.text import terms
 
 DEPTH = 200
+SENTENCE_DEPTH = 4  # sentences searched per chunk wanted: chunks hold several sentences each
 BM25_WEIGHT = 0.5
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
@@ -76,8 +78,25 @@ class Retriever:
         return self.idf.get(term, self.max_idf / 2)
 
     def _dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
-        scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), k)
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+        """The best `k` chunks by their best sentence (sentences come back best first)."""
+        n = self.index.vectors.ntotal
+        depth = min(n, k * SENTENCE_DEPTH)
+        scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), depth)
+        owners = self.index.sentence_chunks
+        out: dict[int, float] = {}
+        for s, i in zip(scores[0], ids[0], strict=True):
+            if i < 0:
+                continue
+            out.setdefault(int(owners[i]), float(s))
+            if len(out) == k:
+                break
+        return out
+
+    def chunk_dense(self, chunk_id: int, qvec: np.ndarray) -> float:
+        """A chunk's dense score: its best sentence against the query."""
+        first = self.index.sentence_rows[chunk_id]
+        rows = self.index.sentence_vectors[first : first + len(self.chunks[chunk_id].sentences)]
+        return float((rows @ qvec.reshape(-1)).max())
 
     def _bm25(self, query: str, k: int) -> dict[int, float]:
         q = terms(query)
@@ -99,10 +118,9 @@ class Retriever:
             lexical = {c: s for c, s in lexical.items() if not exclude(self.chunks[c])}
         fused = fuse(dense, lexical, BM25_WEIGHT)
         best = sorted(fused, key=fused.get, reverse=True)[:k]
-        missing = [cid for cid in best if cid not in dense]
-        if missing:
-            vecs = np.vstack([self.index.vectors.reconstruct(cid) for cid in missing])
-            dense.update({cid: float(v) for cid, v in zip(missing, vecs @ qvec.reshape(-1), strict=True)})
+        for cid in best:
+            if cid not in dense:
+                dense[cid] = self.chunk_dense(cid, qvec)
         return [
             Hit(self.chunks[cid], fused[cid], dense.get(cid, 0.0), lexical.get(cid, 0.0), rank)
             for rank, cid in enumerate(best)

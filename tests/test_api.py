@@ -23,7 +23,7 @@ FACTS = [
     ("How many engineers does Acme Robotics employ?", "120", "acme.txt"),
     ("When did the U.S. Department of Energy award a grant to Acme Robotics?", "October 2020", "notes/history.md"),
     ("Who led the project at the time?", "Dr. Smith", "notes/history.md"),
-    ("Which companies are partners of Acme Robotics?", "Zenith Labs, Orbit Systems, and Nova Works", "acme.txt"),
+    ("Who are the partners of Acme Robotics?", "Zenith Labs, Orbit Systems, and Nova Works", "acme.txt"),
 ]
 
 

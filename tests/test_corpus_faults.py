@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from qa import index as index_module
+from qa import documents as documents_module
 from qa.api import QA, build, staleness
 from qa.documents import read_document
 from qa.settings import ChunkSettings
@@ -56,7 +56,7 @@ def test_a_file_that_vanishes_during_the_build_is_named_and_the_rest_indexed(tmp
             (corpus / "b.txt").unlink()
         return read_document(corpus_dir, source)
 
-    monkeypatch.setattr(index_module, "read_document", vanish_then_read)
+    monkeypatch.setattr(documents_module, "read_document", vanish_then_read)
     report = build(corpus, tmp_path / "index", embedder=FakeEmbedder())
     assert list(report.manifest.documents) == ["a.txt"]
     assert [(s.path, "could not be read" in s.reason) for s in report.skipped] == [("b.txt", True)]

@@ -34,19 +34,18 @@ def test_round_trip_gives_the_same_chunks_and_vectors(tmp_path, corpus_dir, fake
     assert list(loaded.chunks) == expected
     assert loaded.texts == {d.path: d.text for d in docs}
     assert loaded.manifest == manifest == read_manifest(tmp_path / "idx")
-    assert loaded.vectors.ntotal == len(expected)
-    assert loaded.vectors.d == fake_embedder.dim
     n_sentences = sum(len(c.sentences) for c in expected)
+    assert loaded.vectors.ntotal == n_sentences
+    assert loaded.vectors.d == fake_embedder.dim
     assert loaded.sentence_vectors.shape == (n_sentences, fake_embedder.dim)
     assert loaded.sentence_rows == tuple(np.cumsum([0] + [len(c.sentences) for c in expected[:-1]]))
+    assert loaded.sentence_chunks.tolist() == [c.id for c in expected for _ in c.sentences]
 
-    # the stored vectors are the embedder's vectors of the chunks and of their sentences
-    want = fake_embedder.encode_passages([c.embedding_text() for c in expected])
-    got = np.vstack([loaded.vectors.reconstruct(i) for i in range(len(expected))])
-    np.testing.assert_allclose(got, want, atol=1e-6)
+    # the stored vectors are the embedder's vectors of the chunks' sentences, in the FAISS index too
     texts = loaded.texts
-    want_s = fake_embedder.encode_passages([texts[c.source][a:b] for c in expected for a, b in c.sentences])
-    np.testing.assert_allclose(loaded.sentence_vectors, want_s, atol=1e-6)
+    want = fake_embedder.encode_passages([texts[c.source][a:b] for c in expected for a, b in c.sentences])
+    np.testing.assert_allclose(loaded.sentence_vectors, want, atol=1e-6)
+    np.testing.assert_allclose(loaded.vectors.reconstruct_n(0, n_sentences), want, atol=1e-6)
 
 
 def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
@@ -99,7 +98,7 @@ def test_nothing_in_the_index_is_pickled(index_dir):
     rows = 0
     for seg in manifest.segments.values():
         vectors = np.load(index_dir / seg["npy"]["name"], allow_pickle=False)  # raises on pickles
-        assert vectors.dtype == np.float32 and vectors.shape == (seg["chunks"] + seg["sentences"], manifest.dim)
+        assert vectors.dtype == np.float32 and vectors.shape == (seg["sentences"], manifest.dim)
         store = json.loads((index_dir / seg["json"]["name"]).read_text(encoding="utf-8"))
         assert set(store) == {"path", "sha256", "format", "pages", "indexed_at", "npy_sha256", "text", "chunks"}
         rows += len(store["chunks"])

@@ -19,7 +19,9 @@ from tests.conftest import FakeEmbedder, assert_verifiable
 QUESTIONS = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
-    st.sampled_from(["", " ", "\n\t", "\u200f\u202e", "🤖❓", "\x00\x01\x1b[31m", "Who founded Acme Robotics?" * 50, "é" * 100_000]),
+    st.sampled_from(
+        ["", " ", "\n\t", "\u200f\u202e", "🤖❓", "\x00\x01\x1b[31m", "Who founded Acme Robotics?" * 50, "é" * 100_000]
+    ),
     st.builds(lambda a, b: a + "Who founded Acme Robotics?" + b, st.text(max_size=50), st.text(max_size=50)),
 )
 
