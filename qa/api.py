@@ -24,7 +24,7 @@ from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, Questio
 from qa.extraction import Calibration, Extract, extract
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.retrieval import Retriever
-from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
+from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
 from qa.uploads import Added, add_files, remove_file
 
@@ -86,10 +86,12 @@ def build(
     progress: bool = False,
     cancel: threading.Event | None = None,
     full: bool = False,
+    vectors: VectorSettings | None = None,
 ) -> SyncReport:
     """Bring the index of a corpus folder up to date: only new and changed documents are embedded.
 
-    `full=True` embeds every document again.
+    `full=True` embeds every document again. `vectors` picks the FAISS index
+    (default: exact up to 200,000 sentences, HNSW above; `QA_INDEX_TYPE`).
 
     Loads the model unless one is passed. `cancel.set()` stops a long build
     between two groups of documents (BuildCancelled); the previous index stays.
@@ -98,7 +100,9 @@ def build(
     index_dir = Path(index_dir or default_index())
     embedder = embedder or load_embedder(model or default_model())
     chunking = chunking or ChunkSettings()
-    return sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, cancel=cancel, full=full)
+    return sync_index(
+        corpus_dir, index_dir, embedder, chunking, progress=progress, cancel=cancel, full=full, vectors=vectors
+    )
 
 
 def _corpus_and_index(corpus_dir, index_dir) -> tuple[Path, Path]:

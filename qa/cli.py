@@ -30,6 +30,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-chars", type=int, default=None, help="largest chunk, in characters (default 1000)")
     p.add_argument("--overlap", type=int, default=None, help="sentences shared by neighbouring chunks (default 1)")
     p.add_argument("--full", action="store_true", help="embed every document again, not only new and changed ones")
+    p.add_argument(
+        "--index-type",
+        choices=("auto", "flat", "hnsw"),
+        default=None,
+        help="FAISS index: auto (exact up to 200,000 sentences, HNSW above; default, or $QA_INDEX_TYPE), flat, hnsw",
+    )
 
     p = sub.add_parser("add", help="copy files into the corpus and index them")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -112,7 +118,10 @@ def cmd_index(args) -> int:
     _, chunking = _settings(args)
     corpus, index = _corpus_and_index(args.corpus, args.index)
     t0 = time.perf_counter()
-    report = build(corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full)
+    from qa.settings import VectorSettings
+
+    vectors = VectorSettings(kind=args.index_type) if args.index_type else None
+    report = build(corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors)
     report_sync(report, index, time.perf_counter() - t0)
     return 0
 

@@ -49,7 +49,7 @@ from qa.chunking import Chunk, chunk_document
 from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_documents, sha256_bytes
 from qa.embedding import Embedder
 from qa.errors import BuildCancelled, CorpusError, IndexCorruptError, IndexMissingError
-from qa.settings import ChunkSettings
+from qa.settings import ChunkSettings, VectorSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Manifest:
     metric: str = "inner_product"
     segments: dict[str, dict] = field(default_factory=dict)  # path -> {"key", "json", "npy", "chunks", ...}
     skipped: dict[str, dict] = field(default_factory=dict)  # path -> {"sha256", "reason"}
+    vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict:
@@ -93,6 +94,7 @@ class Manifest:
             "model": self.model,
             "dim": self.dim,
             "metric": self.metric,
+            "vector_index": self.vector_index,
             "chunking": self.chunking,
             "corpus": self.corpus,
             "documents": self.documents,
@@ -124,6 +126,7 @@ class Manifest:
                 metric=d.get("metric", "inner_product"),
                 segments=dict(d["segments"]),
                 skipped=dict(d.get("skipped", {})),
+                vector_index=dict(d.get("vector_index", {"type": "flat"})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest is incomplete ({exc}); {_REBUILD}") from exc
@@ -421,6 +424,7 @@ def build_index(
     progress: bool = False,
     skipped: list[Skipped] | tuple[Skipped, ...] = (),
     cancel: threading.Event | None = None,
+    vectors: VectorSettings | None = None,
 ) -> Manifest:
     """Write the index of exactly these documents into `index_dir`.
 
@@ -430,7 +434,8 @@ def build_index(
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(index_dir):
-        return _commit_docs(index_dir, Path(corpus_dir), docs, list(skipped), embedder, chunking, progress, cancel)[0]
+        args = (index_dir, Path(corpus_dir), docs, list(skipped), embedder, chunking, progress, cancel)
+        return _commit_docs(*args, vectors=vectors)[0]
 
 
 def _known_segments(index_dir: Path, embedder: Embedder, chunking: ChunkSettings) -> dict[str, dict]:
@@ -455,7 +460,7 @@ def _find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, k
     return None
 
 
-def _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False):
+def _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False, vectors=None):
     reused, todo = {}, []
     known = {} if full else _known_segments(index_dir, embedder, chunking)
     nonce = uuid.uuid4().hex if full else ""
@@ -467,13 +472,14 @@ def _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progr
             todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
     made = {s.path: s for s in _embed_documents(index_dir, todo, embedder, chunking, progress, cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
-    unchanged = _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir)
+    kind = (vectors or VectorSettings.from_env()).resolve(sum(s.sentences for s in segments))
+    unchanged = _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kind)
     if unchanged is not None:
         return unchanged, sorted(reused)
-    return _commit(index_dir, corpus_dir, segments, skipped, embedder, chunking), sorted(reused)
+    return _commit(index_dir, corpus_dir, segments, skipped, embedder, chunking, kind), sorted(reused)
 
 
-def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir) -> Manifest | None:
+def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kind: dict) -> Manifest | None:
     """The current manifest when the new build would say exactly the same (then nothing is rewritten)."""
     try:
         m = read_manifest(index_dir)
@@ -485,6 +491,7 @@ def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir) -> 
         and m.dim == embedder.dim
         and m.chunking == chunking.to_dict()
         and m.corpus == corpus_reference(corpus_dir, index_dir)
+        and m.vector_index == kind
         and list(m.segments.items()) == [(s.path, s.entry()) for s in segments]
         and m.skipped == {s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256}
     )
@@ -500,6 +507,7 @@ def sync_index(
     progress: bool = False,
     cancel: threading.Event | None = None,
     full: bool = False,
+    vectors: VectorSettings | None = None,
 ) -> SyncReport:
     """Bring the index up to date with its corpus folder: embed new and changed documents only.
 
@@ -528,7 +536,8 @@ def sync_index(
         docs.sort(key=lambda d: d.path)
         if not docs:
             raise no_documents_error(corpus_dir, skipped)
-        manifest, kept = _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
+        args = (index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
+        manifest, kept = _commit_docs(*args, vectors=vectors)
     now = manifest.documents
     return SyncReport(
         manifest=manifest,
@@ -540,7 +549,18 @@ def sync_index(
     )
 
 
-def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped, embedder, chunking) -> Manifest:
+def _vector_index(kind: dict, dim: int):
+    """An empty FAISS inner-product index of the kind the manifest records."""
+    import faiss
+
+    if kind["type"] == "flat":
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, kind["M"], faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = kind["efSearch"]
+    return index
+
+
+def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped, embedder, chunking, kind) -> Manifest:
     import faiss
 
     total_chunks = sum(s.chunks for s in segments)
@@ -549,10 +569,9 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
             "the documents hold no text to answer from (only headings or short labels); "
             "add paragraphs of text and run `qa index` again"
         )
-    flat = faiss.IndexFlatIP(embedder.dim)
-    for seg in segments:
-        _, vectors = _read_segment(index_dir, {"json": seg.json_entry, "npy": seg.npy_entry})
-        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    blocks = [_read_segment(index_dir, {"json": s.json_entry, "npy": s.npy_entry})[1] for s in segments]
+    flat = _vector_index(kind, embedder.dim)
+    flat.add(np.ascontiguousarray(np.vstack(blocks), dtype=np.float32))  # one add: HNSW builds in parallel
     os.sync()  # the segments reach the disk before the manifest that names them
     build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     name = f"vectors-{build_id}.faiss"
@@ -576,6 +595,7 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
         versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy")},
         segments={s.path: s.entry() for s in segments},
         skipped={s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256},
+        vector_index=kind,
     )
     _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
     _remove_old_files(index_dir, manifest.file_names())
@@ -662,6 +682,8 @@ def _load(index_dir: Path) -> LoadedIndex:
         sentence_blocks.append(vectors)
     try:
         index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
+        if manifest.vector_index.get("type") == "hnsw":
+            index.hnsw.efSearch = int(manifest.vector_index["efSearch"])
     except Exception as exc:
         raise IndexCorruptError(f"index in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
     sentence_vectors = (

@@ -57,3 +57,42 @@ class AnswerSettings:
             raise ConfigError(f"threshold must be a number from 0 to 1, got {self.threshold!r}")
         if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
             raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")
+
+
+VECTOR_INDEXES = ("auto", "flat", "hnsw")
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """Which FAISS index holds the sentence vectors. Recorded in the index manifest.
+
+    `auto` searches exactly (flat inner product) up to `exact_max` vectors and
+    with HNSW above (recall@10 0.99 against exact at efSearch 128 on 114k real
+    sentences, bench/ann.py); `flat` and `hnsw` force one. `QA_INDEX_TYPE` sets
+    the kind from the environment.
+    """
+
+    kind: str = "auto"
+    exact_max: int = 200_000
+    hnsw_m: int = 32
+    ef_search: int = 128
+
+    def __post_init__(self) -> None:
+        if self.kind not in VECTOR_INDEXES:
+            raise ConfigError(f"index type must be one of {', '.join(VECTOR_INDEXES)}, got {self.kind!r}")
+        for name in ("exact_max", "hnsw_m", "ef_search"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_env(cls) -> VectorSettings:
+        import os
+
+        return cls(kind=os.environ.get("QA_INDEX_TYPE", "auto"))
+
+    def resolve(self, n_vectors: int) -> dict:
+        """The index to build for `n_vectors`, as the manifest records it."""
+        if self.kind == "flat" or (self.kind == "auto" and n_vectors <= self.exact_max):
+            return {"type": "flat"}
+        return {"type": "hnsw", "M": self.hnsw_m, "efSearch": self.ef_search}

@@ -329,3 +329,12 @@ def test_add_with_nothing_accepted_exits_1(tmp_path, indexed, capsys):
     src = write_corpus(tmp_path / "src", {"x.exe": "MZ"})
     code, out, err = run(capsys, "add", str(src / "x.exe"), "--index", str(index))
     assert code == 1 and "refused x.exe" in err and out == ""
+
+
+def test_index_type_option(indexed, capsys):
+    _, index = indexed
+    code, out, _ = run(capsys, "index", "--index", str(index), "--index-type", "hnsw")
+    assert code == 0 and "(no change)" in out
+    assert read_manifest(index).vector_index["type"] == "hnsw"
+    code, out, err = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index))
+    assert code == 0 and "Jane Doe" in out

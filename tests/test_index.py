@@ -14,9 +14,9 @@ from qa import index as index_module
 from qa.api import QA, build
 from qa.chunking import chunk_documents
 from qa.documents import load_corpus
-from qa.errors import IndexCorruptError, IndexMissingError
+from qa.errors import ConfigError, IndexCorruptError, IndexMissingError
 from qa.index import FORMAT_VERSION, MANIFEST, build_index, load_index, read_manifest
-from qa.settings import ChunkSettings
+from qa.settings import ChunkSettings, VectorSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
 
 
@@ -76,6 +76,7 @@ def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
     assert sum(seg["chunks"] for seg in raw["segments"].values()) == raw["counts"]["chunks"]
     assert data_files(index_dir) == {e["name"] for e in entries}
     assert raw["skipped"] == {}
+    assert raw["vector_index"] == {"type": "flat"}
     assert raw["counts"]["documents"] == 2
     assert raw["counts"]["chunks"] == len(load_index(index_dir).chunks)
     assert (index_dir / raw["corpus"]).resolve() == corpus_dir.resolve()
@@ -250,3 +251,44 @@ def test_an_index_of_a_different_embedder_dimension(tmp_path, corpus_dir):
     build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(dim=32))
     loaded = load_index(tmp_path / "idx")
     assert loaded.vectors.d == 32 and loaded.sentence_vectors.shape[1] == 32
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind"),
+    [
+        (VectorSettings(), "flat"),
+        (VectorSettings(kind="hnsw"), "hnsw"),
+        (VectorSettings(exact_max=3), "hnsw"),  # auto: above the exact limit
+        (VectorSettings(kind="flat", exact_max=3), "flat"),
+    ],
+)
+def test_the_vector_index_follows_the_corpus_size_and_is_recorded(tmp_path, corpus_dir, settings, kind):
+    import faiss
+
+    manifest = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=settings).manifest
+    assert manifest.vector_index["type"] == kind
+    loaded = load_index(tmp_path / "idx")
+    if kind == "hnsw":
+        assert isinstance(loaded.vectors, faiss.IndexHNSWFlat)
+        assert loaded.vectors.hnsw.efSearch == manifest.vector_index["efSearch"] == 128
+    else:
+        assert isinstance(loaded.vectors, faiss.IndexFlatIP)
+    bot = QA(loaded, FakeEmbedder())
+    answer = bot.answer("Who founded Acme Robotics?")
+    assert answer.found and "Jane Doe" in answer.text
+
+
+def test_changing_the_vector_index_rebuilds_only_the_faiss_file(tmp_path, corpus_dir):
+    flat = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder()).manifest
+    embedder = FakeEmbedder()
+    hnsw = build(corpus_dir, tmp_path / "idx", embedder=embedder, vectors=VectorSettings(kind="hnsw")).manifest
+    assert embedder.passage_texts == [] and hnsw.segments == flat.segments
+    assert hnsw.vector_index["type"] == "hnsw" and hnsw.files != flat.files
+
+
+def test_index_type_from_the_environment(monkeypatch):
+    monkeypatch.setenv("QA_INDEX_TYPE", "hnsw")
+    assert VectorSettings.from_env().resolve(10) == {"type": "hnsw", "M": 32, "efSearch": 128}
+    monkeypatch.setenv("QA_INDEX_TYPE", "annoy")
+    with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, got 'annoy'"):
+        VectorSettings.from_env()
