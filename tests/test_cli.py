@@ -336,5 +336,5 @@ def test_index_type_option(indexed, capsys):
     code, out, _ = run(capsys, "index", "--index", str(index), "--index-type", "hnsw")
     assert code == 0 and "(no change)" in out
     assert read_manifest(index).vector_index["type"] == "hnsw"
-    code, out, err = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index))
+    code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index))
     assert code == 0 and "Jane Doe" in out
