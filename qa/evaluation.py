@@ -120,6 +120,18 @@ def _rank_of_gold(bot: QA, item: dict, mode: str) -> int | None:
     return None
 
 
+def _rank_of_answer(bot: QA, item: dict, mode: str) -> int | None:
+    """1-based rank of the first retrieved chunk holding a gold answer (question sets without paragraphs)."""
+    from qa.conversation import contextualize
+
+    query = contextualize(item["question"], item.get("history"))
+    qvec = bot.embedder.encode_queries([query])[0]
+    for hit in bot.retriever.search(query, qvec, RECALL_DEPTH, mode):
+        if any(contains(hit.chunk.text, g) for g in item["answers"]):
+            return hit.rank + 1
+    return None
+
+
 def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
     variant = QA(bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration)
     rows, latencies = [], []
@@ -134,6 +146,8 @@ def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
             row["hit3"] = any(contains(q.text, g) for q in a.quotes[:3] for g in golds)
             row["f1"] = max(f1_score(a.text, g) for g in golds) if a.found else 0.0
             row["em"] = max(exact_match(a.text, g) for g in golds) if a.found else 0.0
+            if "paragraph" not in item:
+                row["answer_rank"] = _rank_of_answer(variant, item, mode)
         if "paragraph" in item:
             row["rank"] = _rank_of_gold(variant, item, mode)
             # the same question with its article left out: the documents no longer answer it
@@ -165,8 +179,12 @@ def summarize(result: dict) -> dict:
         s["recall@1"] = mean([r["rank"] == 1 for r in ranked])
         s["recall@5"] = mean([r["rank"] is not None and r["rank"] <= 5 for r in ranked])
         s["mrr@10"] = mean([1 / r["rank"] if r["rank"] else 0.0 for r in ranked])
+    curve_key = "rank" if ranked else "answer_rank"
+    curve_rows = ranked or [r for r in rows if "answer_rank" in r]
+    if curve_rows:  # the gold paragraph (SQuAD) or a chunk holding a gold answer within the top k
         s["recall_curve"] = [
-            mean([r["rank"] is not None and r["rank"] <= k for r in ranked]) for k in range(1, RECALL_DEPTH + 1)
+            mean([r[curve_key] is not None and r[curve_key] <= k for r in curve_rows])
+            for k in range(1, RECALL_DEPTH + 1)
         ]
     lat = sorted(result["latencies"])
     s["p50_ms"] = round(1000 * statistics.median(lat), 1)
@@ -196,6 +214,32 @@ def evaluate(bot: QA, questions: list[dict], title: str) -> dict:
     summaries = {mode: summarize(r) for mode, r in results.items()}
     print_table(title, summaries)
     return {"title": title, "summary": summaries, "rows": {m: r["rows"] for m, r in results.items()}}
+
+
+def plot_recall(reports: list[dict], path: Path) -> Path | None:
+    """A PNG of recall@k (k = 1..10) per retriever, one panel per question set; None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install -e '.[eval]')")
+        return None
+    fig, axes = plt.subplots(1, len(reports), figsize=(6 * len(reports), 4), squeeze=False)
+    for ax, report in zip(axes[0], reports, strict=True):
+        for mode, summary in report["summary"].items():
+            curve = summary.get("recall_curve")
+            if curve:
+                ax.plot(range(1, len(curve) + 1), curve, marker="o", label=mode)
+        ax.set(xlabel="k (chunks retrieved)", ylabel="recall@k", title=report["title"][-60:], ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def main(args) -> int:
@@ -231,4 +275,7 @@ def main(args) -> int:
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nreport: {report_path}")
+    plot = plot_recall(reports, report_path.with_suffix(".png"))
+    if plot:
+        print(f"plot: {plot}")
     return 0

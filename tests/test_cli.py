@@ -218,6 +218,10 @@ def test_eval_on_a_question_set_writes_a_report(indexed, tmp_path, capsys):
     assert set(data["summary"]) == {"hybrid", "dense", "bm25"}
     assert data["summary"]["hybrid"]["questions"] == 2
     assert data["summary"]["hybrid"]["answer_accuracy"] == 1.0
+    curve = data["summary"]["hybrid"]["recall_curve"]  # a chunk holding the gold answer within the top k
+    assert len(curve) == 10 and curve[0] == 1.0
+    png = report.with_suffix(".png")
+    assert f"plot: {png}" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_eval_on_a_squad_file(tmp_path, fake_model, capsys, monkeypatch):
