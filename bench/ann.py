@@ -1,6 +1,7 @@
 """Approximate nearest-neighbour (ANN) search: recall and speed of FAISS indexes on real sentence vectors.
 
-    .venv/bin/python bench/ann.py                      # everything below, ~40 min the first time on 2 cores
+    .venv/bin/python bench/ann.py                      # everything below: ~40 min the first time on 2 cores
+                                                       # (embedding ~10-19 min, real ~6 min, 1M ~13 min)
     .venv/bin/python bench/ann.py --stage data         # only fetch + extract + embed (cached)
     .venv/bin/python bench/ann.py --stage real         # configs on the real vectors (~110k)
     .venv/bin/python bench/ann.py --stage scale        # chosen configs at --scale-n (1M) vectors
@@ -438,7 +439,9 @@ def scale_centroids(xb: np.ndarray, n: int) -> Path:
         km = faiss.Kmeans(xb.shape[1], nlist, niter=20, seed=SEED, max_points_per_centroid=10_000)
         km.train(sample)
         np.save(path, km.centroids)
-        print(f"k-means, {nlist} centroids of {len(sample)} vectors: {time.perf_counter() - t:.0f} s", flush=True)
+        seconds = round(time.perf_counter() - t, 1)
+        path.with_suffix(".json").write_text(json.dumps({"kmeans_s": seconds, "sample": len(sample)}))
+        print(f"k-means, {nlist} centroids of {len(sample)} vectors: {seconds} s", flush=True)
     return path
 
 
@@ -503,8 +506,9 @@ def stage_scale(xb: np.ndarray, xq: np.ndarray, n: int, configs: list[str]) -> d
     t = time.perf_counter()
     scale_gt(xb, xq, n)
     print(f"exact ground truth at {n} vectors: {time.perf_counter() - t:.0f} s", flush=True)
+    kmeans = None
     if any(name.startswith("IVF") for name in configs):
-        scale_centroids(xb, n)
+        kmeans = json.loads(scale_centroids(xb, n).with_suffix(".json").read_text())
     rows = []
     for name in configs:
         values = ",".join(map(str, SCALE_CONFIGS[name]))
@@ -529,6 +533,11 @@ def stage_scale(xb: np.ndarray, xq: np.ndarray, n: int, configs: list[str]) -> d
         "vectors": f"{len(xb)} real + {n - len(xb)} synthetic: a random real vector + N(0, {SIGMA}^2) per dimension, "
         "renormalized (cosine ~0.93 to its source)",
         "rows": rows,
+        "ivf_kmeans": kmeans
+        and {
+            **kmeans,
+            "note": "the IVF configs share one k-means (20 iterations, all cores), not included in their build_s",
+        },
     }
 
 
