@@ -253,6 +253,7 @@ def factory(name: str, d: int, n: int):
     spec = {
         "Flat": "Flat",
         "HNSW32": "HNSW32,Flat",
+        "HNSW32-efC40": "HNSW32,Flat",
         "IVF-Flat": f"IVF{nlist},Flat",
         "IVF-SQ8": f"IVF{nlist},SQ8",
         "IVF-PQ48": f"IVF{nlist},PQ48",
@@ -260,11 +261,11 @@ def factory(name: str, d: int, n: int):
     }[name]
     index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
     if name == "HNSW32":
-        faiss.downcast_index(index).hnsw.efConstruction = 64
+        faiss.downcast_index(index).hnsw.efConstruction = 64  # HNSW32-efC40 keeps the FAISS default
     return index, spec
 
 
-PARAM = {"HNSW32": "efSearch"}  # everything else: nprobe
+PARAM = {"HNSW32": "efSearch", "HNSW32-efC40": "efSearch"}  # everything else: nprobe
 
 
 def set_param(index, name: str, value: int) -> None:
@@ -292,6 +293,7 @@ def rss_mb() -> tuple[float, float]:
 
 REAL_CONFIGS = {
     "HNSW32": [16, 32, 64, 128, 256],
+    "HNSW32-efC40": [64, 128, 256],  # efConstruction 40 (FAISS default), as qa/index.py builds it
     "IVF-Flat": [1, 4, 16, 32, 64, 128, 256],
     "IVF-SQ8": [1, 4, 16, 32, 64, 128, 256],
     "IVF-PQ48": [32, 128, 256],
@@ -299,27 +301,11 @@ REAL_CONFIGS = {
 }
 
 
-def stage_real(xb: np.ndarray, xq: np.ndarray) -> dict:
+def _configs(table: dict, names: list[str], xb: np.ndarray, xq: np.ndarray, gt: np.ndarray) -> list[dict]:
     n, d = xb.shape
-    gt = exact_gt(xb, xq)
     rows = []
-    flat = _faiss().IndexFlatIP(d)
-    flat.add(xb)
-    ids, p50, p95 = timed_search(flat, xq)
-    rows.append(
-        dict(
-            config="Flat (exact)",
-            param="-",
-            recall_at_10=recall(ids, gt),
-            p50_ms=p50,
-            p95_ms=p95,
-            index_bytes=index_bytes(flat),
-            build_s=0.0,
-        )
-    )
-    print(_row(rows[-1]), flush=True)
-    del flat
-    for name, values in REAL_CONFIGS.items():
+    for name in names:
+        values = table[name]
         index, spec = factory(name, d, n)
         _threads(os.cpu_count() or 1)
         t = time.perf_counter()
@@ -343,6 +329,33 @@ def stage_real(xb: np.ndarray, xq: np.ndarray) -> dict:
             )
             print(_row(rows[-1]), flush=True)
         del index
+    return rows
+
+
+def stage_real(xb: np.ndarray, xq: np.ndarray, only: list[str] | None = None) -> dict:
+    """All configs; with `only`, just those (rows to merge into an earlier report)."""
+    n, d = xb.shape
+    gt = exact_gt(xb, xq)
+    rows = []
+    if only:
+        return {"rows": _configs(REAL_CONFIGS, only, xb, xq, gt)}
+    flat = _faiss().IndexFlatIP(d)
+    flat.add(xb)
+    ids, p50, p95 = timed_search(flat, xq)
+    rows.append(
+        dict(
+            config="Flat (exact)",
+            param="-",
+            recall_at_10=recall(ids, gt),
+            p50_ms=p50,
+            p95_ms=p95,
+            index_bytes=index_bytes(flat),
+            build_s=0.0,
+        )
+    )
+    print(_row(rows[-1]), flush=True)
+    del flat
+    rows += _configs(REAL_CONFIGS, list(REAL_CONFIGS), xb, xq, gt)
     exact_by_size = []
     for m in sorted({100, 1_000, 10_000, 30_000, 60_000, n}):
         if m > n:
@@ -390,7 +403,9 @@ SCALE_CONFIGS = {
     "IVF-Flat": [64, 128, 256, 512],
     "IVF-SQ8": [64, 128, 256, 512],
     "HNSW32": [64, 128, 256],
+    "HNSW32-efC40": [128, 256],
 }
+DEFAULT_SCALE = ["Flat", "IVF-Flat", "IVF-SQ8", "HNSW32"]
 
 
 def scale_chunks(xb: np.ndarray, n: int):
@@ -594,7 +609,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stage", choices=["data", "real", "scale", "all"], default="all")
     ap.add_argument("--scale-n", type=int, default=1_000_000)
-    ap.add_argument("--scale-configs", default=",".join(SCALE_CONFIGS), help="comma-separated")
+    ap.add_argument("--scale-configs", default=",".join(DEFAULT_SCALE), help="comma-separated")
+    ap.add_argument("--real-configs", help="only these (comma-separated), merged into the existing ann.json")
+    ap.add_argument("--merge", action="store_true", help="scale: keep the existing rows of other configs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--values", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -615,11 +632,23 @@ def main() -> int:
     )
     if args.stage in ("real", "all"):
         load = os.getloadavg()[0]
-        report["real"] = stage_real(xb, xq)
+        if args.real_configs:
+            only = args.real_configs.split(",")
+            fresh = stage_real(xb, xq, only)["rows"]
+            keep = [r for r in report["real"]["rows"] if r["config"].split(" (")[0] not in only]
+            report["real"]["rows"] = keep + fresh
+        else:
+            report["real"] = stage_real(xb, xq)
         report["real"]["load_avg_1min_before_after"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     if args.stage in ("scale", "all"):
         load = os.getloadavg()[0]
-        report["scale"] = stage_scale(xb, xq, args.scale_n, args.scale_configs.split(","))
+        names = args.scale_configs.split(",")
+        scale = stage_scale(xb, xq, args.scale_n, names)
+        if args.merge and report.get("scale", {}).get("n") == args.scale_n:
+            keep = [r for r in report["scale"]["rows"] if r["config"].split(" (")[0] not in names]
+            scale["rows"] = keep + scale["rows"]
+            scale["ivf_kmeans"] = scale["ivf_kmeans"] or report["scale"].get("ivf_kmeans")
+        report["scale"] = scale
         report["scale"]["load_avg_1min_before_after"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     report["recommendation"] = recommend(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
