@@ -556,8 +556,17 @@ def _vector_index(kind: dict, dim: int):
     if kind["type"] == "flat":
         return faiss.IndexFlatIP(dim)
     index = faiss.IndexHNSWFlat(dim, kind["M"], faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = kind.get("efConstruction", 40)
     index.hnsw.efSearch = kind["efSearch"]
     return index
+
+
+def _stored_vectors(index) -> np.ndarray:
+    """The exact vectors a flat or HNSW-flat index holds, as a numpy view (no copy)."""
+    import faiss
+
+    flat = faiss.downcast_index(index.storage) if hasattr(index, "hnsw") else index
+    return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
 
 
 def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped, embedder, chunking, kind) -> Manifest:
@@ -656,7 +665,7 @@ def _load(index_dir: Path) -> LoadedIndex:
     chunks: list[Chunk] = []
     texts: dict[str, str] = {}
     pages: dict[str, tuple[int, ...]] = {}
-    sentence_blocks: list[np.ndarray] = []
+    n_rows: list[int] = []
     rows: list[int] = []
     row = 0
     for doc_path, entry in manifest.segments.items():
@@ -679,18 +688,15 @@ def _load(index_dir: Path) -> LoadedIndex:
             rows.append(row)
             row += len(c.sentences)
         chunks.extend(doc_chunks)
-        sentence_blocks.append(vectors)
+        n_rows.append(vectors.shape[0])
+        del vectors  # checked; the FAISS index holds the same vectors
     try:
         index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
         if manifest.vector_index.get("type") == "hnsw":
             index.hnsw.efSearch = int(manifest.vector_index["efSearch"])
     except Exception as exc:
         raise IndexCorruptError(f"index in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
-    sentence_vectors = (
-        np.ascontiguousarray(np.vstack(sentence_blocks), dtype=np.float32)
-        if sentence_blocks
-        else np.zeros((0, manifest.dim), np.float32)
-    )
+    sentence_vectors = _stored_vectors(index)  # one copy in memory, shared with the search index
     if index.ntotal != row or index.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
         raise IndexCorruptError(
             f"index in {index_dir} disagrees with itself ({index.ntotal} vectors, {len(chunks)} chunks, "

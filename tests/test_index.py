@@ -270,7 +270,7 @@ def test_the_vector_index_follows_the_corpus_size_and_is_recorded(tmp_path, corp
     loaded = load_index(tmp_path / "idx")
     if kind == "hnsw":
         assert isinstance(loaded.vectors, faiss.IndexHNSWFlat)
-        assert loaded.vectors.hnsw.efSearch == manifest.vector_index["efSearch"] == 128
+        assert loaded.vectors.hnsw.efSearch == manifest.vector_index["efSearch"] == 256
     else:
         assert isinstance(loaded.vectors, faiss.IndexFlatIP)
     bot = QA(loaded, FakeEmbedder())
@@ -288,7 +288,7 @@ def test_changing_the_vector_index_rebuilds_only_the_faiss_file(tmp_path, corpus
 
 def test_index_type_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_INDEX_TYPE", "hnsw")
-    assert VectorSettings.from_env().resolve(10) == {"type": "hnsw", "M": 32, "efSearch": 128}
+    assert VectorSettings.from_env().resolve(10) == {"type": "hnsw", "M": 32, "efConstruction": 64, "efSearch": 256}
     monkeypatch.setenv("QA_INDEX_TYPE", "annoy")
     with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, got 'annoy'"):
         VectorSettings.from_env()
