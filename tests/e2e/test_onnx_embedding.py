@@ -73,3 +73,27 @@ def test_a_damaged_export_falls_back_and_is_made_again(exported, caplog):
         assert isinstance(load_embedder("all-MiniLM-L6-v2"), onnx_embedding.OnnxEmbedder)
     finally:
         mp.undo()
+
+
+def test_the_int8_model_is_made_from_the_export_checked_and_close(exported, tmp_path):
+    _, full = exported
+    small = load_embedder("all-MiniLM-L6-v2+int8")  # quantized on first use, in the same cache folder
+    assert isinstance(small, onnx_embedding.OnnxEmbedder)
+    assert (small.name, small.dim) == ("all-MiniLM-L6-v2+int8", 384)
+    assert (onnx_embedding.cache_dir("all-MiniLM-L6-v2") / "model-int8.onnx").is_file()
+    texts = QUESTIONS + [c.text for c in load_index(INDEX).chunks]
+    cosine = (small.encode_passages(texts) * full.encode_passages(texts)).sum(1)
+    assert cosine.min() >= 0.97 and cosine.mean() >= 0.99
+    bot = QA.load(tmp_path / "index", corpus=CORPUS, embedder=small)
+    assert bot.index.manifest.model == "all-MiniLM-L6-v2+int8"  # an fp32 index is stale for it, and back
+    answer = bot.answer(QUESTIONS[0])
+    assert answer.found and answer.text == "Huawei"
+    assert_verifiable(answer, CORPUS)
+
+
+def test_int8_needs_the_onnx_path(monkeypatch):
+    from qa.errors import EmbedderError
+
+    monkeypatch.setenv("QA_ONNX", "0")
+    with pytest.raises(EmbedderError, match=r"'all-MiniLM-L6-v2\+int8' needs the ONNX path"):
+        load_embedder("all-MiniLM-L6-v2+int8")
