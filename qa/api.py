@@ -105,7 +105,7 @@ def build(
     )
 
 
-def _corpus_and_index(corpus_dir, index_dir) -> tuple[Path, Path]:
+def resolve_paths(corpus_dir, index_dir) -> tuple[Path, Path]:
     """The index folder, and the corpus folder: given, else the one the index names, else the default."""
     index_dir = Path(index_dir or default_index())
     if corpus_dir:
@@ -129,7 +129,7 @@ def add(
     cancel: threading.Event | None = None,
 ) -> tuple[list[Added], SyncReport | None]:
     """Copy files into the corpus and index them (only them). The report is None when none was added."""
-    corpus_dir, index_dir = _corpus_and_index(corpus_dir, index_dir)
+    corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     added = add_files(corpus_dir, files, names=names, replace=replace)
     if not any(a.status != "refused" for a in added):
         return added, None
@@ -145,7 +145,7 @@ def remove(
     model: str | None = None,
 ) -> SyncReport:
     """Take documents out of the corpus (moved to `<index>/removed/`) and out of the index."""
-    corpus_dir, index_dir = _corpus_and_index(corpus_dir, index_dir)
+    corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     for name in names:
         remove_file(corpus_dir, name, index_dir / REMOVED)
     return build(corpus_dir, index_dir, embedder=embedder, model=model)

@@ -113,10 +113,10 @@ def report_sync(report, index, seconds: float) -> None:
 
 
 def cmd_index(args) -> int:
-    from qa.api import _corpus_and_index, build
+    from qa.api import build, resolve_paths
 
     _, chunking = _settings(args)
-    corpus, index = _corpus_and_index(args.corpus, args.index)
+    corpus, index = resolve_paths(args.corpus, args.index)
     t0 = time.perf_counter()
     from qa.settings import VectorSettings
 
@@ -127,9 +127,9 @@ def cmd_index(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from qa.api import _corpus_and_index, add
+    from qa.api import add, resolve_paths
 
-    corpus, index = _corpus_and_index(args.corpus, args.index)
+    corpus, index = resolve_paths(args.corpus, args.index)
     t0 = time.perf_counter()
     added, report = add(args.files, corpus, index, replace=args.replace, model=args.model, progress=True)
     for a in added:
@@ -143,9 +143,9 @@ def cmd_add(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from qa.api import _corpus_and_index, remove
+    from qa.api import remove, resolve_paths
 
-    corpus, index = _corpus_and_index(args.corpus, args.index)
+    corpus, index = resolve_paths(args.corpus, args.index)
     t0 = time.perf_counter()
     report = remove(args.names, corpus, index, model=args.model)
     report_sync(report, index, time.perf_counter() - t0)
@@ -153,10 +153,10 @@ def cmd_remove(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    from qa.api import _corpus_and_index
+    from qa.api import resolve_paths
     from qa.index import read_manifest
 
-    _, index = _corpus_and_index(args.corpus, args.index)
+    _, index = resolve_paths(args.corpus, args.index)
     rows = read_manifest(index).sources()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
