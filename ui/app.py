@@ -58,7 +58,10 @@ DESCRIPTION = (
     "Answers are quotes from your documents, each with the file, page or paragraph and line it comes from. "
     "Open a citation to see the passage in its document."
 )
-CSS = "details.source{margin-top:.25em} details.source>div{padding:.5em;border-left:3px solid #ccc} mark{padding:0 2px}"
+CSS = (
+    "details.source{margin-top:.25em} details.source>div{padding:.5em;border-left:3px solid #ccc}"
+    " details.source strong{font-weight:600} mark{padding:0 2px}"
+)
 
 
 def _plural(n: int, word: str) -> str:
