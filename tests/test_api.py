@@ -13,7 +13,7 @@ from qa.api import QA, build, check_question, staleness
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import QuestionError, StaleIndexError
 from qa.index import read_manifest
-from qa.settings import DEFAULT_MODEL, AnswerSettings, ChunkSettings
+from qa.settings import BASE_MODEL, AnswerSettings, ChunkSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
 
 FACTS = [
@@ -270,7 +270,7 @@ def default_env(tmp_path, monkeypatch):
     monkeypatch.delenv("QA_MODEL", raising=False)
     loaded: list[str] = []
 
-    def load(name=DEFAULT_MODEL, **kwargs):
+    def load(name=BASE_MODEL, **kwargs):
         loaded.append(name)
         return FakeEmbedder(name=name)
 
@@ -285,11 +285,11 @@ def test_module_level_answer_builds_and_reuses_the_default_index(default_env):
     answer = qa.answer("Who founded Acme Robotics?")
     assert "Jane Doe" in answer.text
     assert_verifiable(answer, corpus)
-    assert read_manifest(index).model == DEFAULT_MODEL
+    assert read_manifest(index).model == BASE_MODEL
     bot = api.default_qa()
     assert qa.answer("When was Acme Robotics founded?").found
     assert api.default_qa() is bot  # loaded once
-    assert loaded == [DEFAULT_MODEL]  # the model was loaded once, for the build and the answers
+    assert loaded == [BASE_MODEL]  # the model was loaded once, for the build and the answers
 
 
 def test_build_with_defaults(default_env):
@@ -297,7 +297,7 @@ def test_build_with_defaults(default_env):
     manifest = build().manifest
     assert (index / "manifest.json").is_file()
     assert set(manifest.documents) == {"acme.txt", "notes/history.md"}
-    assert loaded == [DEFAULT_MODEL]
+    assert loaded == [BASE_MODEL]
 
 
 def test_qa_model_environment_variable_names_the_model(default_env, monkeypatch):

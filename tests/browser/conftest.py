@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder("all-MiniLM-L6-v2")
+    return load_embedder()  # the default model, as the committed index was built
 
 
 @pytest.fixture(scope="session")

@@ -46,14 +46,16 @@ def test_same_vectors_as_sentence_transformers(exported):
     texts = [index.texts[c.source][s:e] for c in index.chunks for s, e in c.sentences] + QUESTIONS
     assert np.abs(st.encode_passages(texts) - fast.encode_passages(texts)).max() < 1e-4
     assert np.abs(st.encode_queries(QUESTIONS) - fast.encode_queries(QUESTIONS)).max() < 1e-4
-    # and the committed index was built with vectors the export reproduces
-    assert np.abs(index.sentence_vectors - fast.encode_passages(texts[: len(index.sentence_vectors)])).max() < 1e-3
+    # and the committed index (the default model: the int8 form of the export) is reproduced
+    default = load_embedder()
+    assert default.name == index.manifest.model == "all-MiniLM-L6-v2+int8"
+    assert np.abs(index.sentence_vectors - default.encode_passages(texts[: len(index.sentence_vectors)])).max() < 1e-3
 
 
-def test_same_answers_as_sentence_transformers(exported):
+def test_same_answers_as_sentence_transformers(exported, tmp_path):
     st, fast = exported
-    slow_bot = QA.load(INDEX, embedder=st, on_stale="error")
-    fast_bot = QA.load(INDEX, embedder=fast, on_stale="error")
+    slow_bot = QA.load(tmp_path / "index", corpus=CORPUS, embedder=st)  # a full-precision index
+    fast_bot = QA.load(tmp_path / "index", corpus=CORPUS, embedder=fast, on_stale="error")
     for question in QUESTIONS:
         a, b = slow_bot.answer(question), fast_bot.answer(question)
         assert (a.found, a.text, a.start, a.end) == (b.found, b.text, b.start, b.end)

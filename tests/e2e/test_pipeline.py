@@ -31,8 +31,8 @@ def article() -> str:
 
 def test_committed_index_is_fresh():
     manifest = read_manifest(INDEX)
-    assert staleness(manifest, CORPUS, "all-MiniLM-L6-v2", ChunkSettings()) == []
-    assert manifest.model == "all-MiniLM-L6-v2"
+    assert staleness(manifest, CORPUS, DEFAULT_MODEL, ChunkSettings()) == []
+    assert manifest.model == DEFAULT_MODEL == "all-MiniLM-L6-v2+int8"
     assert set(manifest.documents) == {SOURCE}
     assert corpus_of(manifest, INDEX) == CORPUS.resolve()
 
