@@ -460,12 +460,18 @@ def _find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, k
     return None
 
 
-def _commit_docs(index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False, vectors=None):
+def _commit_docs(
+    index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False, vectors=None, found=None
+):
+    """Embed what has no segment yet and write the index. `found`: segments the caller already found, by path."""
     reused, todo = {}, []
-    known = {} if full else _known_segments(index_dir, embedder, chunking)
+    known = {} if full or found is not None else _known_segments(index_dir, embedder, chunking)
     nonce = uuid.uuid4().hex if full else ""
     for doc in docs:
-        seg = None if full else _find_segment(index_dir, doc.path, doc.sha256, embedder, chunking, known)
+        if found is not None:
+            seg = found.get(doc.path)
+        else:
+            seg = None if full else _find_segment(index_dir, doc.path, doc.sha256, embedder, chunking, known)
         if seg is not None:
             reused[doc.path] = seg
         else:
@@ -525,19 +531,19 @@ def sync_index(
             before = {}
         listed, skipped = list_corpus(corpus_dir)
         known = {} if full else _known_segments(index_dir, embedder, chunking)
-        unchanged = [
-            s
-            for s in listed
-            if not full and _find_segment(index_dir, s.path, s.sha256, embedder, chunking, known) is not None
-        ]
-        docs, unreadable = read_documents(corpus_dir, [s for s in listed if s not in unchanged])
+        found = {}
+        for source in [] if full else listed:
+            seg = _find_segment(index_dir, source.path, source.sha256, embedder, chunking, known)
+            if seg is not None:
+                found[source.path] = seg
+        docs, unreadable = read_documents(corpus_dir, [s for s in listed if s.path not in found])
         skipped += unreadable
-        docs += [Document(s.path, "", s.sha256, s.format) for s in unchanged]  # their text is not needed
+        docs += [Document(s.path, "", s.sha256, s.format) for s in listed if s.path in found]  # text not needed
         docs.sort(key=lambda d: d.path)
         if not docs:
             raise no_documents_error(corpus_dir, skipped)
         args = (index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
-        manifest, kept = _commit_docs(*args, vectors=vectors)
+        manifest, kept = _commit_docs(*args, vectors=vectors, found=found)
     now = manifest.documents
     return SyncReport(
         manifest=manifest,
