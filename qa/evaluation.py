@@ -106,30 +106,27 @@ def squad_corpus(squad_file: str | Path, corpus_dir: Path) -> list[dict]:
 
 
 # --- running -----------------------------------------------------------------------------------
-def _rank_of_gold(bot: QA, item: dict, mode: str) -> int | None:
-    """1-based rank of the first retrieved chunk inside the gold paragraph (SQuAD sets)."""
+def _rank(bot: QA, item: dict, mode: str, relevant) -> int | None:
+    """1-based rank of the first retrieved chunk for which `relevant(chunk)` holds, within RECALL_DEPTH."""
     from qa.conversation import contextualize
 
     query = contextualize(item["question"], item.get("history"))
     qvec = bot.embedder.encode_queries([query])[0]
-    lo, hi = item["paragraph"]
     for hit in bot.retriever.search(query, qvec, RECALL_DEPTH, mode):
-        c = hit.chunk
-        if c.source == item["source"] and lo <= c.start and c.end <= hi:
+        if relevant(hit.chunk):
             return hit.rank + 1
     return None
+
+
+def _rank_of_gold(bot: QA, item: dict, mode: str) -> int | None:
+    """The rank of the first chunk inside the gold paragraph (SQuAD sets)."""
+    lo, hi = item["paragraph"]
+    return _rank(bot, item, mode, lambda c: c.source == item["source"] and lo <= c.start and c.end <= hi)
 
 
 def _rank_of_answer(bot: QA, item: dict, mode: str) -> int | None:
-    """1-based rank of the first retrieved chunk holding a gold answer (question sets without paragraphs)."""
-    from qa.conversation import contextualize
-
-    query = contextualize(item["question"], item.get("history"))
-    qvec = bot.embedder.encode_queries([query])[0]
-    for hit in bot.retriever.search(query, qvec, RECALL_DEPTH, mode):
-        if any(contains(hit.chunk.text, g) for g in item["answers"]):
-            return hit.rank + 1
-    return None
+    """The rank of the first chunk holding a gold answer (question sets without paragraphs)."""
+    return _rank(bot, item, mode, lambda c: any(contains(c.text, g) for g in item["answers"]))
 
 
 def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:

@@ -352,6 +352,15 @@ def _read_checked(index_dir: Path, entry: dict) -> bytes:
     return data
 
 
+def _npy_shape(data: bytes) -> tuple[int, ...]:
+    """The shape an .npy file declares, read from its header only (no pickle, no array copied)."""
+    buf = io.BytesIO(data)
+    major, _ = np.lib.format.read_magic(buf)
+    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    shape, _, _ = read_header(buf)
+    return shape
+
+
 def _read_segment(index_dir: Path, entry: dict) -> tuple[dict, np.ndarray]:
     meta = json.loads(_read_checked(index_dir, entry["json"]).decode("utf-8"))
     vectors = np.load(io.BytesIO(_read_checked(index_dir, entry["npy"])), allow_pickle=False)
@@ -671,12 +680,12 @@ def _load(index_dir: Path) -> LoadedIndex:
     chunks: list[Chunk] = []
     texts: dict[str, str] = {}
     pages: dict[str, tuple[int, ...]] = {}
-    n_rows: list[int] = []
     rows: list[int] = []
     row = 0
     for doc_path, entry in manifest.segments.items():
         try:
-            meta, vectors = _read_segment(index_dir, entry)
+            meta = json.loads(_read_checked(index_dir, entry["json"]).decode("utf-8"))
+            shape = _npy_shape(_read_checked(index_dir, entry["npy"]))  # hash-checked; FAISS holds the vectors
             text = meta["text"]
             doc_chunks = [
                 replace(Chunk.from_dict(d, text[d["start"] : d["end"]]), id=len(chunks) + i, source=doc_path)
@@ -687,15 +696,13 @@ def _load(index_dir: Path) -> LoadedIndex:
             raise
         except Exception as exc:
             raise IndexCorruptError(f"index segment of {doc_path} cannot be read ({exc}); {_REBUILD}") from exc
-        if meta.get("sha256") != entry["sha256"] or vectors.shape[0] != sum(len(c.sentences) for c in doc_chunks):
+        if meta.get("sha256") != entry["sha256"] or shape[0] != sum(len(c.sentences) for c in doc_chunks):
             raise IndexCorruptError(f"index segment of {doc_path} disagrees with the manifest; {_REBUILD}")
         texts[doc_path] = text
         for c in doc_chunks:
             rows.append(row)
             row += len(c.sentences)
         chunks.extend(doc_chunks)
-        n_rows.append(vectors.shape[0])
-        del vectors  # checked; the FAISS index holds the same vectors
     try:
         index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
         if manifest.vector_index.get("type") == "hnsw":
