@@ -23,6 +23,7 @@ from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
+from qa.reading import Reader, default_reader
 from qa.retrieval import Retriever
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
@@ -170,6 +171,7 @@ class QA:
         embedder: Embedder,
         settings: AnswerSettings | None = None,
         calibration: Calibration | None = None,
+        reader: Reader | None = None,
     ) -> None:
         if embedder.name != index.manifest.model or embedder.dim != index.manifest.dim:
             raise StaleIndexError(
@@ -181,6 +183,9 @@ class QA:
         self.settings = settings or AnswerSettings()
         self.calibration = calibration or Calibration.load()
         self.retriever = Retriever(index)
+        if reader is None and self.settings.read_sentences:
+            reader = default_reader()
+        self.reader = reader
         self._lock = threading.Lock()
 
     @classmethod
@@ -263,7 +268,7 @@ class QA:
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
         hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
-        return query, extract(question, query, qvec, hits, self.retriever)
+        return query, extract(question, query, qvec, hits, self.retriever, self.reader, settings.read_sentences)
 
     def answer(
         self,

@@ -56,12 +56,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3, help="how many quotes to show")
     p.add_argument("--threshold", type=float, default=None, help="confidence needed to answer (0-1)")
     p.add_argument("--retriever", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    _reader(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
 
     p = sub.add_parser("serve", help="open the chat in the browser (Gradio)")
     _paths(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860)
+    _reader(p)
 
     p = sub.add_parser("eval", help="measure answers and retrieval on labelled questions")
     p.add_argument("--questions", default=None, help="JSONL question set (default: eval/bundled_questions.jsonl)")
@@ -72,8 +74,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fit-calibration", action="store_true", help="with --squad: refit qa/calibration.json before measuring"
     )
+    _reader(p)
     _paths(p)
     return ap
+
+
+def _reader(p) -> None:
+    p.add_argument(
+        "--read-sentences",
+        type=int,
+        default=None,
+        metavar="N",
+        help="best sentences the span reader reads (default 3; 0: no reader, rules only)",
+    )
 
 
 def _settings(args):
@@ -87,6 +100,8 @@ def _settings(args):
         answer_kwargs["threshold"] = args.threshold
     if getattr(args, "retriever", None):
         answer_kwargs["retriever"] = args.retriever
+    if getattr(args, "read_sentences", None) is not None:
+        answer_kwargs["read_sentences"] = args.read_sentences
     chunk_kwargs = {}
     if getattr(args, "max_chars", None) is not None:
         chunk_kwargs["max_chars"] = args.max_chars

@@ -130,7 +130,7 @@ def _rank_of_answer(bot: QA, item: dict, mode: str) -> int | None:
 
 
 def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
-    variant = QA(bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration)
+    variant = QA(bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration, bot.reader)
     rows, latencies = [], []
     for item in questions:
         t0 = time.perf_counter()
@@ -242,6 +242,8 @@ def plot_recall(reports: list[dict], path: Path) -> Path | None:
 def main(args) -> int:
     embedder = load_embedder(args.model or default_model())
     settings = AnswerSettings()
+    if getattr(args, "read_sentences", None) is not None:
+        settings = replace(settings, read_sentences=args.read_sentences)
     reports = []
     rng = random.Random(args.seed)
     if args.squad:

@@ -2,9 +2,13 @@
 
 Every sentence of the retrieved chunks is scored against the question (dense
 similarity of its own vector, and how much of the question's weighted terms it
-and its passage contain). The best sentence is the extract; when it is longer
-than `MAX_ANSWER_CHARS`, the clause window that carries the question's terms
-is. A confidence in [0, 1] comes from a logistic model over the same features.
+and its passage contain). The span reader (`qa.reading`) reads the best few
+sentences; its score over "no answer here" adds to each one's, and in the
+sentence that wins, the reader's span is the extract when the reader thinks the
+sentence answers. Otherwise a typed span (`qa.spans`), or the clause window
+that carries the question's terms, or the sentence itself is. A confidence in
+[0, 1] comes from a logistic model over the same features, the reader's score
+among them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.reading import Reader, ReadSpan
 from qa.retrieval import Hit, Retriever
 from qa.spans import OTHER, best_span, classify
 from qa.text import terms
@@ -25,7 +30,9 @@ from qa.text import terms
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
 _CALIBRATION = Path(__file__).with_name("calibration.json")
-FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage")
+READER_WEIGHT = 0.2  # how much the reader's score (clipped to +-10) adds to a sentence's
+COVERAGE_SLACK = 0.15  # ... to a sentence holding at least the first one's question terms, less this
+FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage", "reader")
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
@@ -122,8 +129,23 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
     return len(names & set(terms(sentence + " " + heading))) / len(names)
 
 
-def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> Extract | None:
-    """Pick the sentence and the words in it that answer `question` (made whole as `query`)."""
+def _clip(score: float) -> float:
+    return max(-10.0, min(10.0, score))
+
+
+def extract(
+    question: str,
+    query: str,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    retriever: Retriever,
+    reader: Reader | None = None,
+    read_sentences: int = 0,
+) -> Extract | None:
+    """Pick the sentence and the words in it that answer `question` (made whole as `query`).
+
+    With a `reader`, the best `read_sentences` sentences are read and re-ranked by its score.
+    """
     ranked = candidates(query, qvec, hits, retriever)
     if not ranked:
         return None
@@ -138,9 +160,28 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
         names = name_coverage(typed_question, text[cand.start : cand.end], cand.hit.chunk.heading)
         scored.append((cand.score + (0.15 if span else 0.0) + 0.2 * names, cand, span))
     scored.sort(key=lambda x: x[0], reverse=True)
+    read: ReadSpan | None = None
+    if reader is not None and read_sentences > 0:
+        texts = retriever.index.texts
+        top = scored[:read_sentences]
+        reads = reader.read(typed_question, [texts[c.hit.chunk.source][c.start : c.end] for _, c, _ in top])
+        # a sentence that lacks question terms the first one has (locker "1234") can't win on the reader alone
+        floor = top[0][1].coverage - COVERAGE_SLACK
+        top = [
+            (k + (READER_WEIGHT * _clip(r.score) if c.coverage >= floor else 0.0), c, sp, r)
+            for (k, c, sp), r in zip(top, reads, strict=True)
+        ]
+        top.sort(key=lambda x: x[0], reverse=True)
+        scored = [x[:3] for x in top] + scored[read_sentences:]
+        read = top[0][3]
     key, best, span = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
-    if span is not None and (span.margin >= SPAN_MARGIN or span.rival is None):
+    if read is not None and read.score > 0:
+        start, end = best.start + read.start, best.start + read.end
+        if span is not None and span.start < end and start < span.end:
+            # the reader's words inside a typed span (a whole name, date or list): answer with both
+            start, end = min(start, span.start), max(end, span.end)
+    elif span is not None and (span.margin >= SPAN_MARGIN or span.rival is None):
         start, end = span.start, span.end
     elif span is not None and max(span.end, span.rival[1]) - min(span.start, span.rival[0]) <= MAX_ANSWER_CHARS:
         # two candidates nearly tied: answer with the stretch of the sentence that holds both
@@ -157,6 +198,7 @@ def extract(question: str, query: str, qvec: np.ndarray, hits: list[Hit], retrie
         margin,
         1.0 if qtype.strict and span is None else 0.0,
         name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
+        _clip(read.score) / 10 if read is not None else 0.0,
     )
     order = [best] + [c for c in ranked if c is not best]
     return Extract(best, start, end, feats, tuple(order))

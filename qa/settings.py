@@ -46,6 +46,7 @@ class AnswerSettings:
     retriever: str = "hybrid"
     threshold: float = 0.5
     max_question_chars: int = 2000
+    read_sentences: int = 3  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
@@ -58,6 +59,11 @@ class AnswerSettings:
             raise ConfigError(f"retriever must be one of {', '.join(RETRIEVERS)}, got {self.retriever!r}")
         if not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be a number from 0 to 1, got {self.threshold!r}")
+        if not isinstance(self.read_sentences, int) or not 0 <= self.read_sentences <= self.candidates:
+            raise ConfigError(
+                f"read_sentences must be an integer from 0 to candidates ({self.candidates}), "
+                f"got {self.read_sentences!r}"
+            )
         if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
             raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")
 

