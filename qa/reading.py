@@ -88,26 +88,29 @@ class Reader:
         return start, end
 
     def read(self, question: str, texts: list[str]) -> list[ReadSpan]:
-        """The best span of each text (character offsets into it), scored over [CLS]."""
-        if not texts:
-            return []
-        ids, mask, types, first, ctx = self._features(question, texts)
+        """The best span of each text (character offsets into it), scored over [CLS].
+
+        Each text is read on its own: the int8 model quantizes activations per run, so a
+        text's score would otherwise depend on what was read beside it (and one at a
+        time is as fast as padding a batch, on one thread).
+        """
+        return [self._read_one(question, text) for text in texts]
+
+    def _read_one(self, question: str, text: str) -> ReadSpan:
+        ids, mask, types, first, ctx = self._features(question, [text])
+        c_ids, offsets = ctx[0]
+        n = len(c_ids)
+        if n == 0:
+            return ReadSpan(0, 0, float("-inf"))
         start, end = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-        out = []
-        for r, (c_ids, offsets) in enumerate(ctx):
-            n = len(c_ids)
-            if n == 0:
-                out.append(ReadSpan(0, 0, float("-inf")))
-                continue
-            s = start[r, first : first + n]
-            e = end[r, first : first + n]
-            pair = s[:, None] + e[None, :]
-            i, j = np.indices(pair.shape)
-            pair = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), pair, -np.inf)
-            a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
-            null = float(start[r, 0] + end[r, 0])
-            out.append(ReadSpan(int(offsets[a][0]), int(offsets[b][1]), float(pair[a, b]) - null))
-        return out
+        s = start[0, first : first + n]
+        e = end[0, first : first + n]
+        pair = s[:, None] + e[None, :]
+        i, j = np.indices(pair.shape)
+        pair = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), pair, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+        null = float(start[0, 0] + end[0, 0])
+        return ReadSpan(int(offsets[a][0]), int(offsets[b][1]), float(pair[a, b]) - null)
 
 
 @functools.lru_cache(maxsize=1)

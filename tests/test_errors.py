@@ -162,6 +162,18 @@ CASES = [
     ),
     ("AnswerSettings(candidates=500)", lambda c: AnswerSettings(candidates=500), ConfigError, ["candidates", "500"]),
     (
+        "AnswerSettings(read_sentences=9)",
+        lambda c: AnswerSettings(read_sentences=9),
+        ConfigError,
+        ["read_sentences", "9", "candidates (8)"],
+    ),
+    (
+        "AnswerSettings(read_sentences=-1)",
+        lambda c: AnswerSettings(read_sentences=-1),
+        ConfigError,
+        ["read_sentences", "-1", "from 0"],
+    ),
+    (
         "AnswerSettings(max_question_chars=5)",
         lambda c: AnswerSettings(max_question_chars=5),
         ConfigError,

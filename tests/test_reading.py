@@ -1,0 +1,144 @@
+"""The span reader: the shipped int8 model, its spans as exact offsets, and how extraction uses it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.api import QA, build
+from qa.errors import ConfigError
+from qa.extraction import READER_WEIGHT
+from qa.reading import MAX_ANSWER_TOKENS, MODELS, Reader, default_reader
+from qa.settings import AnswerSettings
+from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return default_reader()
+
+
+def test_the_shipped_model_is_the_one_its_record_describes():
+    meta = json.loads((MODELS / "reader.json").read_text(encoding="utf-8"))
+    data = (MODELS / "reader.onnx").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == meta["sha256"]
+    assert len(data) <= 30 * 1024 * 1024, "the issue caps shipped reader weights at 30 MB"
+    assert meta["layers"] == default_reader().layers
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "words"),
+    [
+        ("When did the war end?", "The war ended in 1945, and the treaty was signed two years later.", "1945"),
+        ("Who founded the company?", "The company was founded in 1998 by Ada Lovelace in a garage.", "Ada Lovelace"),
+        ("How many people live in the city?", "About 1.7 million people live in the city.", "1.7 million"),
+        ("Where was the treaty signed?", "The treaty was signed in Paris, two years after the war.", "Paris"),
+    ],
+)
+def test_the_reader_finds_the_words_that_answer(reader, question, text, words):
+    (span,) = reader.read(question, [text])
+    assert words in text[span.start : span.end]
+    assert span.end - span.start <= len(words) + 12, text[span.start : span.end]
+    assert span.score > 0
+
+
+def test_a_sentence_that_answers_outscores_one_that_does_not(reader):
+    q = "When did the war end?"
+    good, bad = reader.read(q, ["The war ended in 1945.", "The city has a large harbour and two bridges."])
+    assert good.score > 0 > bad.score
+
+
+def test_a_texts_score_does_not_depend_on_what_is_read_beside_it(reader):
+    q = "Who designed the bridge?"
+    texts = ["The bridge was designed by Isambard Brunel.", "It opened in 1864 after years of delay and debate."]
+    together = reader.read(q, texts)
+    alone = [reader.read(q, [t])[0] for t in texts]
+    for a, b in zip(together, alone, strict=True):
+        assert (a.start, a.end) == (b.start, b.end)
+        assert a.score == b.score
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    question=st.text(min_size=1, max_size=80),
+    texts=st.lists(st.text(min_size=0, max_size=400), min_size=1, max_size=3),
+)
+def test_spans_are_offsets_inside_each_text(reader, question, texts):
+    for text, span in zip(texts, reader.read(question, texts), strict=True):
+        if span.score == float("-inf"):
+            assert not text.strip() or not reader.tokenizer.encode(text, add_special_tokens=False).ids
+            continue
+        assert 0 <= span.start < span.end <= len(text)
+        assert np.isfinite(span.score)
+
+
+def test_a_long_text_is_read_up_to_the_window_without_error(reader):
+    text = "The harbour was busy. " * 200 + "The war ended in 1945."
+    (span,) = reader.read("When did the war end?", [text])
+    assert 0 <= span.start < span.end <= len(text)
+
+
+def test_spans_are_at_most_the_answer_length(reader):
+    text = " ".join(f"word{i}" for i in range(150))
+    (span,) = reader.read("Which words?", [text])
+    assert len(reader.tokenizer.encode(text[span.start : span.end], add_special_tokens=False).ids) <= MAX_ANSWER_TOKENS
+
+
+def test_no_texts_no_spans(reader):
+    assert reader.read("Anything?", []) == []
+
+
+def test_a_missing_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="reader model .*nothing.onnx is missing"):
+        Reader.load(tmp_path / "nothing.onnx")
+
+
+LOCKERS = {
+    "a.txt": "Locker 1234 opens with code 8641.\n",
+    "b.txt": "Locker 2071 opens with code 14500.\n",
+    "c.txt": "The canteen reopened in March 2021 after the renovation.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def lockers(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lockers")
+    corpus = write_corpus(root / "c", LOCKERS)
+    build(corpus, root / "i", embedder=FakeEmbedder())
+    return corpus, root / "i"
+
+
+def _bot(lockers, n: int) -> QA:
+    corpus, index = lockers
+    return QA.load(index, corpus=corpus, embedder=FakeEmbedder(), settings=AnswerSettings(read_sentences=n))
+
+
+def test_the_answer_is_the_readers_span_inside_its_sentence(lockers):
+    answer = _bot(lockers, 3).answer("When did the canteen reopen?")
+    assert answer.found
+    assert answer.text == "March 2021"
+    assert answer.text in answer.sentence and answer.text != answer.sentence
+    assert_verifiable(answer, lockers[0])
+
+
+def test_the_reader_cannot_pick_a_sentence_that_lacks_the_questions_terms(lockers):
+    """The reader alone prefers locker 2071's sentence; the question's own number must keep 1234's."""
+    bot = _bot(lockers, 3)
+    q = "Which code opens locker 1234?"
+    a, b = bot.reader.read(q, [LOCKERS["a.txt"].strip(), LOCKERS["b.txt"].strip()])
+    assert b.score > a.score, "the premise: the reader alone is fooled here"
+    answer = bot.answer(q)
+    assert answer.source == "a.txt" and "8641" in answer.text
+
+
+def test_without_the_reader_no_model_is_loaded_and_rules_answer(lockers):
+    bot = _bot(lockers, 0)
+    assert bot.reader is None
+    _, got = bot.read("When did the canteen reopen?")
+    assert got.features[-1] == 0.0
+    assert READER_WEIGHT > 0
