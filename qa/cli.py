@@ -85,7 +85,7 @@ def _reader(p) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="best sentences the span reader reads (default 3; 0: no reader, rules only)",
+        help="best sentences the span reader reads (default 2; 0: no reader, rules only)",
     )
 
 

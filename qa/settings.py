@@ -46,7 +46,7 @@ class AnswerSettings:
     retriever: str = "hybrid"
     threshold: float = 0.5
     max_question_chars: int = 2000
-    read_sentences: int = 3  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
+    read_sentences: int = 2  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
