@@ -93,6 +93,7 @@ def test_index_with_a_named_model(tmp_path, corpus_dir, fake_model, capsys):
         (["index", "--overlap", "9"], "overlap_sentences"),
         (["ask", "Who?", "--threshold", "2"], "threshold"),
         (["ask", "Who?", "--top-k", "0"], "top_k"),
+        (["ask", "Who?", "--read-sentences", "9"], "read_sentences"),
     ],
 )
 def test_bad_options_are_errors(tmp_path, corpus_dir, fake_model, capsys, argv, phrase):
@@ -152,6 +153,20 @@ def test_ask_with_each_retriever(indexed, capsys, retriever):
     _, index = indexed
     code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index), "--retriever", retriever)
     assert code == 0 and "Jane Doe" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("n", ["0", "1", "2"])
+def test_ask_with_or_without_the_reader(indexed, capsys, n):
+    corpus, index = indexed
+    code, out, _ = run(
+        capsys, "ask", "When was Acme Robotics founded?", "--index", str(index), "--json", "--read-sentences", n
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["found"] and "March 2019" in data["text"]
+    assert read_text(corpus / data["source"])[data["start"] : data["end"]] == data["text"]
+    if n != "0":
+        assert data["text"] == "March 2019", "the reader's words, not the sentence"
 
 
 def test_ask_rebuilds_a_stale_index(indexed, capsys):
