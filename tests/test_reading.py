@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from qa.api import QA, build
 from qa.errors import ConfigError
-from qa.extraction import READER_WEIGHT
+from qa.extraction import READER_WEIGHT, SURE
 from qa.reading import MAX_ANSWER_TOKENS, MODELS, Reader, default_reader
 from qa.settings import AnswerSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
@@ -94,7 +94,7 @@ def test_no_texts_no_spans(reader):
 
 
 def test_a_missing_model_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="reader model .*nothing.onnx is missing"):
+    with pytest.raises(ConfigError, match=r"reader model .*nothing\.onnx is missing"):
         Reader.load(tmp_path / "nothing.onnx")
 
 
@@ -142,3 +142,15 @@ def test_without_the_reader_no_model_is_loaded_and_rules_answer(lockers):
     _, got = bot.read("When did the canteen reopen?")
     assert got.features[-1] == 0.0
     assert READER_WEIGHT > 0
+
+
+def test_a_sure_first_sentence_spares_reading_the_others(lockers, monkeypatch):
+    bot = _bot(lockers, 3)
+    q = "When did the canteen reopen?"
+    real = bot.reader.read
+    (first,) = real(q, [LOCKERS["c.txt"].strip()])
+    assert first.score >= SURE, "the premise: the reader is sure of this sentence"
+    calls = []
+    monkeypatch.setattr(bot.reader, "read", lambda question, texts: calls.append(texts) or real(question, texts))
+    assert bot.answer(q).text == "March 2021"
+    assert calls == [[LOCKERS["c.txt"].strip()]], "only the first sentence was read"
