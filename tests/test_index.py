@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from qa import index as index_module
+from qa import lexical
 from qa.api import QA, build
 from qa.chunking import chunk_documents
 from qa.documents import load_corpus
@@ -62,10 +63,11 @@ def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", raw["built_at"])
     assert set(raw["versions"]) >= {"qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy"}
     assert raw["versions"]["numpy"] == np.__version__
-    assert set(raw["files"]) == {"vectors"}
-    assert raw["build_id"] in raw["files"]["vectors"]["name"]
+    assert set(raw["files"]) == {"vectors", "chunks", "sentences", "texts", "documents", *lexical.ROLES}
+    assert all(raw["build_id"] in entry["name"] for entry in raw["files"].values())
+    assert raw["lexical"] == lexical.LEXICAL
     assert set(raw["segments"]) == set(raw["documents"])
-    entries = [raw["files"]["vectors"]] + [seg[r] for seg in raw["segments"].values() for r in ("json", "npy")]
+    entries = list(raw["files"].values()) + [seg[r] for seg in raw["segments"].values() for r in ("json", "npy")]
     for entry in entries:
         data = (index_dir / entry["name"]).read_bytes()
         assert entry["size"] == len(data)
@@ -115,7 +117,8 @@ def test_rebuild_removes_the_old_data_files(index_dir, corpus_dir, fake_embedder
     now = data_files(index_dir)
     assert now == manifest.file_names() | {"notes.txt"}
     gone = before.file_names() - now
-    assert gone == {before.files["vectors"]["name"]} | {before.segments["acme.txt"][r]["name"] for r in ("json", "npy")}
+    build_files = {e["name"] for e in before.files.values()}  # the FAISS index, chunk table, texts, BM25
+    assert gone == build_files | {before.segments["acme.txt"][r]["name"] for r in ("json", "npy")}
     assert before.segments["notes/history.md"] == manifest.segments["notes/history.md"], "unchanged: kept as is"
     load_index(index_dir)
 
@@ -290,5 +293,5 @@ def test_index_type_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_INDEX_TYPE", "hnsw")
     assert VectorSettings.from_env().resolve(10) == {"type": "hnsw", "M": 32, "efConstruction": 64, "efSearch": 256}
     monkeypatch.setenv("QA_INDEX_TYPE", "annoy")
-    with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, got 'annoy'"):
+    with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, hnsw-sq8, got 'annoy'"):
         VectorSettings.from_env()
