@@ -688,7 +688,7 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
                 lexical.add(table.add(s.path, meta))
                 yield vectors
 
-        vector_kinds.add_batches(index, blocks())
+        vector_kinds.add_batches(index, blocks(), vector_kinds.add_batch(kind))
     files = {"texts": texts.entry, "vectors": _write_faiss(index_dir / f"vectors-{build_id}.faiss", index)}
     del index
     stored = {**table.files(), **lexical_module.to_files(lexical.finish())}

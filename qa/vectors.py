@@ -20,6 +20,7 @@ import numpy as np
 
 TRAIN_SAMPLE = 262_144  # vectors an SQ8 quantizer is trained on (its per-dimension ranges)
 ADD_BATCH = 1 << 20  # vectors added at a time: one add (HNSW builds in parallel) up to ~1M vectors
+SQ8_ADD_BATCH = 1 << 18  # smaller for SQ8 (the corpora that need it): two batches of float32 in memory at most
 
 
 def new_index(kind: dict, dim: int):
@@ -42,6 +43,10 @@ def new_index(kind: dict, dim: int):
 
 def needs_training(kind: dict) -> bool:
     return kind["type"] == "hnsw-sq8"
+
+
+def add_batch(kind: dict) -> int:
+    return SQ8_ADD_BATCH if kind["type"] == "hnsw-sq8" else ADD_BATCH
 
 
 def configure(index, kind: dict) -> None:

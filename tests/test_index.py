@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from pathlib import Path
@@ -295,3 +296,134 @@ def test_index_type_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_INDEX_TYPE", "annoy")
     with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, hnsw-sq8, got 'annoy'"):
         VectorSettings.from_env()
+
+
+def test_auto_picks_flat_then_hnsw_then_sq8_by_size():
+    settings = VectorSettings()
+    assert settings.resolve(200_000) == {"type": "flat"}
+    assert settings.resolve(200_001)["type"] == "hnsw"
+    assert settings.resolve(1_000_000)["type"] == "hnsw"
+    assert settings.resolve(1_000_001) == {
+        "type": "hnsw-sq8",
+        "M": 32,
+        "efConstruction": 64,
+        "efSearch": 256,
+        "quantizer": "QT_8bit",
+    }
+    assert VectorSettings(kind="flat").resolve(5_000_000) == {"type": "flat"}  # forced
+    assert VectorSettings(kind="hnsw").resolve(5_000_000)["type"] == "hnsw"
+
+
+@pytest.mark.parametrize("settings", [VectorSettings(kind="hnsw-sq8"), VectorSettings(exact_max=3, sq8_above=5)])
+def test_an_sq8_index_is_recorded_honoured_on_load_and_decodes_close_to_the_exact_vectors(
+    tmp_path, corpus_dir, settings
+):
+    import faiss
+
+    from qa.vectors import QuantizedRows
+
+    manifest = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=settings).manifest
+    assert manifest.vector_index["type"] == "hnsw-sq8" and manifest.vector_index["quantizer"] == "QT_8bit"
+    assert read_manifest(tmp_path / "idx").vector_index == manifest.vector_index
+    loaded = load_index(tmp_path / "idx")
+    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 256
+    rows = loaded.sentence_vectors
+    assert isinstance(rows, QuantizedRows), "no float32 copy of the vectors is held"
+    n = manifest.counts["sentences"]
+    exact = np.vstack([np.load(tmp_path / "idx" / s["npy"]["name"]) for s in manifest.segments.values()])
+    assert rows.shape == exact.shape == (n, manifest.dim)
+    decoded = rows[0:n]
+    assert np.abs(decoded - exact).max() < 0.01  # 8 bits over each dimension's range
+    assert np.abs(np.sum(decoded * exact, axis=1) - 1).max() < 0.005  # scores move by less than 0.005
+    np.testing.assert_array_equal(rows[n - 1], decoded[-1])
+    np.testing.assert_array_equal(rows[-1], decoded[-1])
+    with pytest.raises(IndexError):
+        rows[n]
+    # candidate sentences are scored on their decoded vectors, and the answer is the same
+    bot = QA(loaded, FakeEmbedder())
+    answer = bot.answer("Who founded Acme Robotics?")
+    assert answer.found and "Jane Doe" in answer.text
+    build(corpus_dir, tmp_path / "flat", embedder=FakeEmbedder())
+    flat = QA(load_index(tmp_path / "flat"), FakeEmbedder())
+    assert flat.answer("Who founded Acme Robotics?").text == answer.text
+
+
+def test_a_faiss_file_of_another_kind_than_the_manifest_says_is_refused(tmp_path, corpus_dir):
+    build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw-sq8"))
+    path = tmp_path / "idx" / MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vector_index"] = {"type": "flat"}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="disagrees with itself"):
+        load_index(tmp_path / "idx")
+
+
+def test_loading_reads_the_build_table_not_the_segments(index_dir, monkeypatch):
+    """A load opens no segment: the chunk table, texts and BM25 of the build are enough."""
+
+    def no_segment(*args, **kwargs):
+        raise AssertionError("a segment was parsed on load")
+
+    monkeypatch.setattr(index_module, "_read_segment", no_segment)
+    monkeypatch.setattr(index_module.json, "loads", _no_segment_json(index_module.json.loads))
+    loaded = load_index(index_dir)
+    bot = QA(loaded, FakeEmbedder())
+    assert bot.retriever.lexical is loaded.lexical, "the stored BM25 is used, not built again"
+    assert "Jane Doe" in bot.answer("Who founded Acme Robotics?").text
+
+
+def _no_segment_json(real):
+    def loads(data, *args, **kwargs):
+        out = real(data, *args, **kwargs)
+        if isinstance(out, dict) and "npy_sha256" in out:
+            raise AssertionError("a segment's JSON was parsed on load")
+        return out
+
+    return loads
+
+
+def test_a_segment_missing_or_cut_short_is_refused_on_load(index_dir):
+    seg = read_manifest(index_dir).segments["acme.txt"]
+    path = index_dir / seg["json"]["name"]
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        load_index(index_dir)
+    path.unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        load_index(index_dir)
+
+
+def test_a_damaged_chunk_table_is_refused(index_dir):
+    data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    path = index_dir / data["files"]["chunks"]["name"]
+    rows = np.load(path)
+    rows[0, 1] += 1  # a chunk that starts elsewhere, with a hash that matches
+    buf = io.BytesIO()
+    np.save(buf, rows)
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        load_index(index_dir)
+    data["files"]["chunks"].update(size=len(buf.getvalue()), sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    rows[0, 0] = 1  # and a first chunk that belongs to the other document
+    buf = io.BytesIO()
+    np.save(buf, rows)
+    path.write_bytes(buf.getvalue())
+    data["files"]["chunks"].update(size=len(buf.getvalue()), sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    (index_dir / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="disagrees with the manifest"):
+        load_index(index_dir)
+
+
+def test_texts_of_any_script_come_back_exactly(tmp_path, fake_embedder):
+    files = {
+        "a.txt": "Zoë went to Zürich in 2020. 北京是中国的首都。 The café 😀 opened.\n\nSecond paragraph here.",
+        "b.md": "# Title\n\nPlain ASCII text about Acme. It has two sentences.",
+    }
+    corpus = write_corpus(tmp_path / "corpus", files)
+    build(corpus, tmp_path / "idx", embedder=fake_embedder)
+    loaded = load_index(tmp_path / "idx")
+    assert dict(loaded.texts) == {k: (corpus / k).read_text(encoding="utf-8") for k in files}
+    assert "a.txt" in loaded.texts and "c.txt" not in loaded.texts and len(loaded.texts) == 2
+    for chunk in loaded.chunks:
+        assert chunk.text == loaded.texts[chunk.source][chunk.start : chunk.end]
+    assert loaded.chunks[-1] == list(loaded.chunks)[-1] and loaded.chunks[1:2] == [loaded.chunks[1]]
