@@ -307,7 +307,7 @@ def test_auto_picks_flat_then_hnsw_then_sq8_by_size():
         "type": "hnsw-sq8",
         "M": 32,
         "efConstruction": 64,
-        "efSearch": 256,
+        "efSearch": 1024,
         "quantizer": "QT_8bit",
     }
     assert VectorSettings(kind="flat").resolve(5_000_000) == {"type": "flat"}  # forced
@@ -326,7 +326,7 @@ def test_an_sq8_index_is_recorded_honoured_on_load_and_decodes_close_to_the_exac
     assert manifest.vector_index["type"] == "hnsw-sq8" and manifest.vector_index["quantizer"] == "QT_8bit"
     assert read_manifest(tmp_path / "idx").vector_index == manifest.vector_index
     loaded = load_index(tmp_path / "idx")
-    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 256
+    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 1024
     rows = loaded.sentence_vectors
     assert isinstance(rows, QuantizedRows), "no float32 copy of the vectors is held"
     n = manifest.counts["sentences"]
