@@ -204,6 +204,7 @@ def stage_serve(args, work: Path) -> dict:
     exact_s = time.perf_counter() - t
     recall = float(np.mean([len(set(got[i]) & set(gt[i])) / K for i in range(len(xq))]))
     return {
+        "vector_index": bot.index.manifest.vector_index,  # as loaded (search settings may have changed since)
         "load_s": round(load_s, 1),
         "rss_before_load_mb": round(before),
         "rss_after_load_mb": round(after_load),

@@ -45,7 +45,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -574,7 +574,11 @@ def _commit_docs(
 
 
 def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kind: dict) -> Manifest | None:
-    """The current manifest when the new build would say exactly the same (then nothing is rewritten)."""
+    """The current manifest when the new build would say exactly the same (then nothing is rewritten).
+
+    A search setting (HNSW's efSearch) is not part of the files: when only it
+    differs, the manifest is rewritten with it and the files are kept.
+    """
     try:
         m = read_manifest(index_dir)
         for role in BUILD_FILES:
@@ -586,12 +590,18 @@ def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kin
         and m.dim == embedder.dim
         and m.chunking == chunking.to_dict()
         and m.corpus == corpus_reference(corpus_dir, index_dir)
-        and m.vector_index == kind
+        and vector_kinds.built_the_same(m.vector_index, kind)
         and m.lexical == lexical_module.LEXICAL
         and list(m.segments.items()) == [(s.path, s.entry()) for s in segments]
         and m.skipped == {s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256}
     )
-    return m if same else None
+    if not same:
+        return None
+    if m.vector_index != kind:
+        m = replace(m, vector_index=kind)
+        _atomic_write(index_dir / MANIFEST, json.dumps(m.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+        log.info("search settings of %s changed to %s; the index files are kept", index_dir, kind)
+    return m
 
 
 def sync_index(

@@ -25,6 +25,7 @@ from qa.text import terms
 DEPTH = 200
 SENTENCE_DEPTH = 4  # sentences searched per chunk wanted: chunks hold several sentences each
 BM25_WEIGHT = 0.5
+PARTIAL_SORT_ABOVE = 100_000  # chunks; below, BM25 scores are fully sorted (as before: the same ties win)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,13 @@ class Retriever:
         if not q:
             return {}
         scores = self.lexical.scores(q)
-        top = np.argsort(-scores)[:k]
+        if len(scores) > PARTIAL_SORT_ABOVE:  # only chunks holding a term, and only their top k sorted
+            top = np.flatnonzero(scores > 0)
+            if len(top) > k:
+                top = top[np.argpartition(-scores[top], k - 1)[:k]]
+            top = top[np.argsort(-scores[top])]
+        else:
+            top = np.argsort(-scores)[:k]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
     def search(

@@ -77,9 +77,11 @@ class VectorSettings:
     against exact search 0.979 at 1M vectors, 0.99 at 114k real sentences
     (bench/ann.py); efSearch 128 fell to 0.93-0.96 at 1M. At a million chunks
     (about 4M sentence vectors) full vectors would take 6 GB; SQ8 keeps 1.5 GB.
-    Denser corpora need a wider search: over SQ8 at 1.18M vectors efSearch
-    256 / 512 / 1024 gave recall@10 0.959 / 0.973 / 0.978 (0.4 / 0.9 / 1.7 ms),
-    hence `ef_search_sq8` 1024 (bench/scale.py).
+    Denser corpora need a wider search: over SQ8, efSearch 256 / 512 / 1024
+    gave recall@10 0.959 / 0.973 / 0.978 at 1.18M vectors (0.4 / 0.9 / 1.7 ms),
+    and 1024 / 2048 gave 0.935 / 0.953 at 3.9M (1.7 / 3.4 ms), hence
+    `ef_search_sq8` 2048 (bench/scale.py). efSearch is read at load time:
+    changing it rewrites the manifest only.
     """
 
     kind: str = "auto"
@@ -88,7 +90,7 @@ class VectorSettings:
     hnsw_m: int = 32
     ef_construction: int = 64
     ef_search: int = 256
-    ef_search_sq8: int = 1024
+    ef_search_sq8: int = 2048
 
     def __post_init__(self) -> None:
         if self.kind not in VECTOR_INDEXES:

@@ -49,6 +49,15 @@ def add_batch(kind: dict) -> int:
     return SQ8_ADD_BATCH if kind["type"] == "hnsw-sq8" else ADD_BATCH
 
 
+SEARCH_SETTINGS = ("efSearch",)  # read at load time: changing them needs no new index file
+
+
+def built_the_same(a: dict, b: dict) -> bool:
+    """Whether two recorded kinds describe the same index file (they may differ in search settings)."""
+    strip = lambda kind: {k: v for k, v in kind.items() if k not in SEARCH_SETTINGS}  # noqa: E731
+    return strip(a) == strip(b)
+
+
 def configure(index, kind: dict) -> None:
     """Search settings that FAISS does not keep in its file."""
     if kind["type"] in ("hnsw", "hnsw-sq8"):

@@ -307,7 +307,7 @@ def test_auto_picks_flat_then_hnsw_then_sq8_by_size():
         "type": "hnsw-sq8",
         "M": 32,
         "efConstruction": 64,
-        "efSearch": 1024,
+        "efSearch": 2048,
         "quantizer": "QT_8bit",
     }
     assert VectorSettings(kind="flat").resolve(5_000_000) == {"type": "flat"}  # forced
@@ -326,7 +326,7 @@ def test_an_sq8_index_is_recorded_honoured_on_load_and_decodes_close_to_the_exac
     assert manifest.vector_index["type"] == "hnsw-sq8" and manifest.vector_index["quantizer"] == "QT_8bit"
     assert read_manifest(tmp_path / "idx").vector_index == manifest.vector_index
     loaded = load_index(tmp_path / "idx")
-    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 1024
+    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 2048
     rows = loaded.sentence_vectors
     assert isinstance(rows, QuantizedRows), "no float32 copy of the vectors is held"
     n = manifest.counts["sentences"]
@@ -427,3 +427,16 @@ def test_texts_of_any_script_come_back_exactly(tmp_path, fake_embedder):
     for chunk in loaded.chunks:
         assert chunk.text == loaded.texts[chunk.source][chunk.start : chunk.end]
     assert loaded.chunks[-1] == list(loaded.chunks)[-1] and loaded.chunks[1:2] == [loaded.chunks[1]]
+
+
+def test_a_new_search_setting_rewrites_the_manifest_only(tmp_path, corpus_dir):
+    first = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw")).manifest
+    wider = VectorSettings(kind="hnsw", ef_search=512)
+    second = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=wider).manifest
+    assert second.files == first.files and second.build_id == first.build_id, "the FAISS file is kept"
+    assert (
+        second.vector_index == {**first.vector_index, "efSearch": 512} == read_manifest(tmp_path / "idx").vector_index
+    )
+    assert load_index(tmp_path / "idx").vectors.hnsw.efSearch == 512
+    other = VectorSettings(kind="hnsw", hnsw_m=16)  # a different graph: a new file
+    assert build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=other).manifest.files != first.files
