@@ -186,6 +186,7 @@ class LoadedIndex:
     pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF path -> page start offsets
     sentence_chunks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # row -> chunk id
     lexical: object = None  # the stored BM25 (lexical.Lexical), None when it is missing or of another version
+    exact_rows: object = None  # SQ8 only: vectors.SegmentRows, the exact vectors on disk for re-ranking
 
 
 @dataclass(frozen=True)
@@ -839,6 +840,15 @@ def _load(index_dir: Path) -> LoadedIndex:
             raise IndexCorruptError(f"index BM25 in {index_dir} disagrees with its chunks; {_REBUILD}")
     else:
         log.warning("the stored BM25 in %s is of another version; it is built in memory (run `qa index`)", index_dir)
+    exact = None
+    if vector_kinds.needs_training(manifest.vector_index):  # quantized: re-rank with the segments' exact vectors
+        counts = [int(seg["sentences"]) for seg in manifest.segments.values()]
+        if sum(counts) != n_rows:
+            raise IndexCorruptError(f"index segments in {index_dir} disagree with the vectors; {_REBUILD}")
+        names = [index_dir / seg["npy"]["name"] for seg in manifest.segments.values()]
+        exact = vector_kinds.SegmentRows(names, counts, manifest.dim)
     owners = np.repeat(np.arange(len(chunks), dtype=np.int64), chunks.sentence_counts)
     first_rows = tuple(chunks.first_rows.tolist())
-    return LoadedIndex(index_dir, manifest, chunks, texts, index, sentence_vectors, first_rows, pages, owners, lexical)
+    return LoadedIndex(
+        index_dir, manifest, chunks, texts, index, sentence_vectors, first_rows, pages, owners, lexical, exact
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa import vectors as vector_kinds
 from qa.chunking import Chunk
 from qa.index import LoadedIndex
 from qa.lexical import build as build_lexical
@@ -77,10 +78,10 @@ class Retriever:
         """The best `k` chunks by their best sentence (sentences come back best first)."""
         n = self.index.vectors.ntotal
         depth = min(n, k * SENTENCE_DEPTH)
-        scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), depth)
+        scores, ids = vector_kinds.search(self.index.vectors, self.index.exact_rows, qvec, depth)
         owners = self.index.sentence_chunks
         out: dict[int, float] = {}
-        for s, i in zip(scores[0], ids[0], strict=True):
+        for s, i in zip(scores, ids, strict=True):
             if i < 0:
                 continue
             out.setdefault(int(owners[i]), float(s))

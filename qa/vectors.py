@@ -9,14 +9,22 @@
 Extraction scores candidate sentences with their own vectors: `stored_rows`
 gives them as a zero-copy numpy view for the float32 kinds, and as rows
 decoded on demand (`QuantizedRows`) for SQ8, so no float32 copy is ever held.
+Over SQ8, the best `REFINE` results of a search are re-scored with their exact
+vectors, read from the segments on disk (`SegmentRows`): 8-bit scores reorder
+near ties, which cost recall@10 at millions of vectors.
 """
 
 from __future__ import annotations
 
+import logging
 import operator
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 TRAIN_SAMPLE = 262_144  # vectors an SQ8 quantizer is trained on (its per-dimension ranges)
 ADD_BATCH = 1 << 20  # vectors added at a time: one add (HNSW builds in parallel) up to ~1M vectors
@@ -128,3 +136,77 @@ def stored_rows(index):
         return QuantizedRows(faiss.downcast_index(index.storage))
     flat = faiss.downcast_index(index.storage) if hasattr(index, "hnsw") else index
     return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+
+
+REFINE = 40  # SQ8 candidates re-scored with their exact vectors (the true top 10 is in the top 40 97% of the time)
+
+
+class SegmentRows:
+    """Exact float32 sentence vectors read row by row from the segments' .npy files, for re-ranking.
+
+    Nothing is mapped or kept: each row is one `os.pread` (the page cache
+    serves it), so the process holds only the quantized vectors. A segment
+    removed since loading (a rebuild replaced it) raises OSError.
+    """
+
+    def __init__(self, paths: list[Path], counts: list[int], dim: int) -> None:
+        self._paths = paths
+        self._counts = counts
+        self._starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._dim = dim
+        self._offsets: dict[int, int] = {}  # file -> where its data starts (after the .npy header)
+
+    def _offset(self, f: int) -> int:
+        if f not in self._offsets:
+            with self._paths[f].open("rb") as fh:
+                major, _ = np.lib.format.read_magic(fh)
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read(fh)
+                if shape != (self._counts[f], self._dim) or fortran or dtype != np.float32:
+                    raise OSError(f"{self._paths[f]} does not hold {self._counts[f]} float32 rows of {self._dim}")
+                self._offsets[f] = fh.tell()
+        return self._offsets[f]
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        size = self._dim * 4
+        files = np.searchsorted(self._starts, ids, side="right") - 1
+        out = np.empty((len(ids), self._dim), np.float32)
+        for n, (i, f) in enumerate(zip(ids.tolist(), files.tolist(), strict=True)):
+            start = self._offset(f) + (i - int(self._starts[f])) * size
+            fd = os.open(self._paths[f], os.O_RDONLY)
+            try:
+                data = os.pread(fd, size, start)
+            finally:
+                os.close(fd)
+            if len(data) != size:
+                raise OSError(f"{self._paths[f]} is shorter than its header says")
+            out[n] = np.frombuffer(data, np.float32)
+        return out
+
+
+def refine(exact: SegmentRows, query: np.ndarray, scores: np.ndarray, ids: np.ndarray, n: int = REFINE):
+    """The search results with the first `n` re-scored exactly and everything re-sorted (best first).
+
+    Returns (scores, ids) as given when the exact rows cannot be read.
+    """
+    keep = ids >= 0
+    scores, ids = scores[keep].astype(np.float32), ids[keep]
+    head = ids[:n]
+    try:
+        scores[: len(head)] = exact.rows(head) @ query.reshape(-1).astype(np.float32)
+    except OSError as exc:
+        log.warning("exact re-ranking skipped (%s)", exc)
+        return scores, ids
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], ids[order]
+
+
+def search(index, exact: SegmentRows | None, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top `k` rows for one query (scores, ids), re-ranked with exact vectors when they are given."""
+    q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    if exact is None:
+        scores, ids = index.search(q, k)
+        return scores[0], ids[0]
+    scores, ids = index.search(q, max(k, REFINE))
+    scores, ids = refine(exact, q, scores[0], ids[0])
+    return scores[:k], ids[:k]

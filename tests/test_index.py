@@ -440,3 +440,35 @@ def test_a_new_search_setting_rewrites_the_manifest_only(tmp_path, corpus_dir):
     assert load_index(tmp_path / "idx").vectors.hnsw.efSearch == 512
     other = VectorSettings(kind="hnsw", hnsw_m=16)  # a different graph: a new file
     assert build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=other).manifest.files != first.files
+
+
+def test_sq8_search_results_are_reranked_with_the_exact_vectors_on_disk(tmp_path, corpus_dir, caplog):
+    from qa import vectors
+    from qa.retrieval import Retriever
+
+    manifest = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw-sq8"))
+    manifest = manifest.manifest
+    loaded = load_index(tmp_path / "idx")
+    exact = np.vstack([np.load(tmp_path / "idx" / s["npy"]["name"]) for s in manifest.segments.values()])
+    ids = np.array([len(exact) - 1, 0, 3, 3], np.int64)
+    np.testing.assert_array_equal(loaded.exact_rows.rows(ids), exact[ids])  # read from the segments, exactly
+    query = FakeEmbedder().encode_queries(["Who founded Acme Robotics?"])[0]
+    scores, got = vectors.search(loaded.vectors, loaded.exact_rows, query, 5)
+    want = np.argsort(-(exact @ query), kind="stable")[:5]
+    np.testing.assert_allclose(scores, (exact @ query)[want], atol=1e-6)  # exact scores, in exact order
+    assert set(got.tolist()) == set(want.tolist())
+    dense = Retriever(loaded)._dense(query, 3)
+    owners = loaded.sentence_chunks
+    for chunk, score in dense.items():
+        assert score == pytest.approx(float((exact[owners == chunk] @ query).max()), abs=1e-6)
+    # a segment gone since loading (a rebuild replaced it): the quantized scores are kept, nothing fails
+    for seg in manifest.segments.values():
+        (tmp_path / "idx" / seg["npy"]["name"]).unlink()
+    loaded.exact_rows._offsets.clear()
+    scores, got = vectors.search(loaded.vectors, loaded.exact_rows, query, 5)
+    assert len(got) == 5 and "exact re-ranking skipped" in caplog.text
+
+
+def test_flat_and_hnsw_indexes_are_searched_as_before(index_dir):
+    loaded = load_index(index_dir)
+    assert loaded.exact_rows is None
