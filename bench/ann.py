@@ -254,18 +254,19 @@ def factory(name: str, d: int, n: int):
         "Flat": "Flat",
         "HNSW32": "HNSW32,Flat",
         "HNSW32-efC40": "HNSW32,Flat",
+        "HNSW32-SQ8": "HNSW32,SQ8",  # qa/index.py's hnsw-sq8 (auto above 1M sentence vectors)
         "IVF-Flat": f"IVF{nlist},Flat",
         "IVF-SQ8": f"IVF{nlist},SQ8",
         "IVF-PQ48": f"IVF{nlist},PQ48",
         "IVF-PQ48+refine": f"IVF{nlist},PQ48,RFlat",
     }[name]
     index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
-    if name == "HNSW32":
+    if name in ("HNSW32", "HNSW32-SQ8"):
         faiss.downcast_index(index).hnsw.efConstruction = 64  # HNSW32-efC40 keeps the FAISS default
     return index, spec
 
 
-PARAM = {"HNSW32": "efSearch", "HNSW32-efC40": "efSearch"}  # everything else: nprobe
+PARAM = {"HNSW32": "efSearch", "HNSW32-efC40": "efSearch", "HNSW32-SQ8": "efSearch"}  # everything else: nprobe
 
 
 def set_param(index, name: str, value: int) -> None:
@@ -294,6 +295,7 @@ def rss_mb() -> tuple[float, float]:
 REAL_CONFIGS = {
     "HNSW32": [16, 32, 64, 128, 256],
     "HNSW32-efC40": [64, 128, 256],  # efConstruction 40 (FAISS default), as qa/index.py builds it
+    "HNSW32-SQ8": [64, 128, 256, 512],
     "IVF-Flat": [1, 4, 16, 32, 64, 128, 256],
     "IVF-SQ8": [1, 4, 16, 32, 64, 128, 256],
     "IVF-PQ48": [32, 128, 256],
@@ -403,6 +405,7 @@ SCALE_CONFIGS = {
     "IVF-Flat": [64, 128, 256, 512],
     "IVF-SQ8": [64, 128, 256, 512],
     "HNSW32": [64, 128, 256],
+    "HNSW32-SQ8": [128, 256, 512],
     "HNSW32-efC40": [128, 256],
 }
 DEFAULT_SCALE = ["Flat", "IVF-Flat", "IVF-SQ8", "HNSW32"]

@@ -1,12 +1,16 @@
 """Speed and memory of the chatbot on this machine. Not part of the tests.
 
     .venv/bin/python bench/run.py [--repeat 5] [--squad ../shared/data/squad-v1.1-dev-articles-00-23.json]
+    .venv/bin/python bench/run.py --only gradio     # one group of rows: cold, warm, gradio or build
 
-Prints a table and writes bench/results/latest.json. Every row is measured in
-this run; cold starts are fresh processes (median of --repeat), warm latency is
-the median / p95 over the bundled question set through the Python API, once as the
-machine is and once with a busy-loop process pinned to the last core (the query path
-runs one ONNX thread, so a second busy core should barely move it).
+Prints a table and writes bench/results/latest.json (or latest-<group>.json with
+--only). Every row is measured in this run; cold starts are fresh processes
+(median of --repeat), warm latency is the median / p95 over the bundled question
+set through the Python API, once as the machine is and once with a busy-loop
+process pinned to the last core (the query path runs one ONNX thread, so a second
+busy core should barely move it), and through the running chat: the app started
+on a free loopback port, one gradio_client asking the bundled questions one after
+another on `/chat` (after a warm-up), then stopped.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import argparse
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +88,57 @@ print(json.dumps({{"questions": len(lat), "p50_ms": round(1000 * statistics.medi
     return json.loads(out.strip().splitlines()[-1])
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def warm_gradio(requests: int = 50, warmup: int = 5) -> dict:
+    """Warm answer latency through the running chat: one gradio_client, sequential `/chat` requests."""
+    from gradio_client import Client
+
+    from qa.evaluation import load_questions
+
+    qs = [q["question"] for q in load_questions(ROOT / "eval" / "bundled_questions.jsonl") if q["type"] != "zh"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = subprocess.Popen(
+        [PYTHON, "-m", "ui.app", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - t0 > 120:
+                    raise SystemExit("the chat app did not come up") from None
+                time.sleep(0.2)
+        up_s = time.perf_counter() - t0
+        client = Client(url, verbose=False)
+        for i in range(warmup):
+            client.predict(qs[i % len(qs)], [], api_name="/chat")
+        lat, replies = [], 0
+        for i in range(requests):
+            t = time.perf_counter()
+            history = client.predict(qs[i % len(qs)], [], api_name="/chat")
+            lat.append(time.perf_counter() - t)
+            replies += bool(history) and history[-1]["role"] == "assistant"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lat.sort()
+    return {
+        "requests": len(lat),
+        "replies": replies,
+        "p50_ms": round(1000 * statistics.median(lat), 2),
+        "p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 2),
+        "server_up_s": round(up_s, 1),
+    }
+
+
 def build(corpus: Path, label: str, **env_extra) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         code = f"""
@@ -107,35 +164,22 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--squad", default=None, help="also time building the index of a SQuAD file's articles")
+    ap.add_argument("--only", choices=GROUPS, default=None, help="measure one group of rows")
+    ap.add_argument("--requests", type=int, default=50, help="requests for the gradio_client row")
     args = ap.parse_args()
+    groups = [args.only] if args.only else list(GROUPS)
     rows: dict[str, dict] = {}
     subprocess.run([QA_BIN, "ask", QUESTION], capture_output=True, cwd=ROOT, check=True)  # make the ONNX export
-    rows["cold qa ask (ONNX query path)"] = cold([QA_BIN, "ask", QUESTION, "--top-k", "1"], args.repeat)
-    # Without the ONNX path the default is the full-precision model: its own index, in a temporary folder
-    # (the committed index/ holds the int8 model's vectors and must not be rebuilt by a benchmark).
-    st_index = Path(tempfile.mkdtemp()) / "index"
-    st_env = {**os.environ, "QA_ONNX": "0"}
-    make = [QA_BIN, "index", "--index", str(st_index), "--corpus", str(ROOT / "corpus")]
-    subprocess.run(make, env=st_env, check=True, capture_output=True)
-    rows["cold qa ask (sentence-transformers, QA_ONNX=0)"] = cold(
-        [QA_BIN, "ask", QUESTION, "--top-k", "1", "--index", str(st_index)], args.repeat, QA_ONNX="0"
-    )
-    rows["cold python -c answer(...)"] = cold(
-        [PYTHON, "-c", f"from qa import answer; print(answer({QUESTION!r}).text)"], args.repeat
-    )
-    rows["warm answer, bundled corpus"] = warm(max(1, args.repeat // 2))
-    if len(os.sched_getaffinity(0)) > 1:
-        rows["warm answer, bundled corpus, other core busy"] = warm_with_busy_core(max(1, args.repeat // 2))
-    rows["build, bundled corpus"] = build(ROOT / "corpus", "bundled")
-    if args.squad:
-        from qa.evaluation import squad_corpus
-
-        corpus = Path(tempfile.mkdtemp()) / "corpus"
-        squad_corpus(args.squad, corpus)
-        rows["build, SQuAD dev 0-23 (1,048 paragraphs)"] = build(corpus, "squad")
-        rows["build, SQuAD dev 0-23, full precision (QA_MODEL=all-MiniLM-L6-v2)"] = build(
-            corpus, "squad", QA_MODEL="all-MiniLM-L6-v2"
-        )
+    if "cold" in groups:
+        cold_rows(rows, args.repeat)
+    if "warm" in groups:
+        rows["warm answer, bundled corpus"] = warm(max(1, args.repeat // 2))
+        if len(os.sched_getaffinity(0)) > 1:
+            rows["warm answer, bundled corpus, other core busy"] = warm_with_busy_core(max(1, args.repeat // 2))
+    if "gradio" in groups:
+        rows["warm answer through the chat (gradio_client, /chat), bundled corpus"] = warm_gradio(args.requests)
+    if "build" in groups:
+        build_rows(rows, args.squad)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
@@ -146,11 +190,43 @@ def main() -> int:
     width = max(map(len, rows))
     for name, row in rows.items():
         print(f"{name:<{width}}  " + "  ".join(f"{k}={v}" for k, v in row.items() if k != "corpus"))
-    out = ROOT / "bench" / "results" / "latest.json"
+    out = ROOT / "bench" / "results" / (f"latest-{args.only}.json" if args.only else "latest.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(f"\nwritten: {out}")
     return 0
+
+
+GROUPS = ("cold", "warm", "gradio", "build")
+
+
+def cold_rows(rows: dict, repeat: int) -> None:
+    rows["cold qa ask (ONNX query path)"] = cold([QA_BIN, "ask", QUESTION, "--top-k", "1"], repeat)
+    # Without the ONNX path the default is the full-precision model: its own index, in a temporary folder
+    # (the committed index/ holds the int8 model's vectors and must not be rebuilt by a benchmark).
+    st_index = Path(tempfile.mkdtemp()) / "index"
+    st_env = {**os.environ, "QA_ONNX": "0"}
+    make = [QA_BIN, "index", "--index", str(st_index), "--corpus", str(ROOT / "corpus")]
+    subprocess.run(make, env=st_env, check=True, capture_output=True)
+    rows["cold qa ask (sentence-transformers, QA_ONNX=0)"] = cold(
+        [QA_BIN, "ask", QUESTION, "--top-k", "1", "--index", str(st_index)], repeat, QA_ONNX="0"
+    )
+    rows["cold python -c answer(...)"] = cold(
+        [PYTHON, "-c", f"from qa import answer; print(answer({QUESTION!r}).text)"], repeat
+    )
+
+
+def build_rows(rows: dict, squad: str | None) -> None:
+    rows["build, bundled corpus"] = build(ROOT / "corpus", "bundled")
+    if squad:
+        from qa.evaluation import squad_corpus
+
+        corpus = Path(tempfile.mkdtemp()) / "corpus"
+        squad_corpus(squad, corpus)
+        rows["build, SQuAD dev 0-23 (1,048 paragraphs)"] = build(corpus, "squad")
+        rows["build, SQuAD dev 0-23, full precision (QA_MODEL=all-MiniLM-L6-v2)"] = build(
+            corpus, "squad", QA_MODEL="all-MiniLM-L6-v2"
+        )
 
 
 if __name__ == "__main__":

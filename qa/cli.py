@@ -32,9 +32,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="embed every document again, not only new and changed ones")
     p.add_argument(
         "--index-type",
-        choices=("auto", "flat", "hnsw"),
+        choices=("auto", "flat", "hnsw", "hnsw-sq8"),
         default=None,
-        help="FAISS index: auto (exact up to 200,000 sentences, HNSW above; default, or $QA_INDEX_TYPE), flat, hnsw",
+        help=(
+            "FAISS index: auto (exact up to 200,000 sentences, HNSW up to 1,000,000, HNSW over 8-bit vectors above;"
+            " default, or $QA_INDEX_TYPE), flat, hnsw, hnsw-sq8"
+        ),
     )
 
     p = sub.add_parser("add", help="copy files into the corpus and index them")

@@ -12,18 +12,22 @@ An index folder holds `manifest.json` and the data files it names:
   document keeps its segment and is never embedded again;
 - `vectors-<build id>.faiss`: the inner-product index over every sentence
   vector, in manifest order (FAISS id i is sentence row i; `sentence_chunks[i]`
-  is its chunk).
+  is its chunk), of the kind the corpus size calls for (`qa/vectors.py`);
+- the build's chunk table and texts (`chunks-`, `sentences-`, `texts-`,
+  `documents-<build id>`, see `qa/table.py`) and its BM25 (`bm25-<build id>-*`,
+  see `qa/lexical.py`): what loading reads, so that a load parses no segment.
 
 The manifest records the model, dimension, chunker settings, every document's
 path and SHA-256 (and the files that were read but had no usable text, with
 why), when each document was indexed, the build time, library versions and
-each data file's size and hash.
+each data file's size and hash, and the BM25 scorer's version (`lexical`).
 
 Writing is atomic: segments and the FAISS file are written under new names and
 the manifest, which points to them, is replaced last with `os.replace`. A crash
 or a cancel at any point leaves the previous manifest and its files in place;
 segments already written are picked up by the next build. Nothing is unpickled
-on load.
+on load. Loading checks the hash of every file it reads (streamed, never held
+twice), and that every segment the manifest names is there.
 """
 
 from __future__ import annotations
@@ -34,26 +38,31 @@ import hashlib
 import io
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from qa import lexical as lexical_module
+from qa import vectors as vector_kinds
 from qa.chunking import Chunk, chunk_document
 from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_documents, sha256_bytes
 from qa.embedding import Embedder
 from qa.errors import BuildCancelled, CorpusError, IndexCorruptError, IndexMissingError
 from qa.settings import ChunkSettings, VectorSettings
+from qa.table import ChunkTable, TableWriter, Texts
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: chunk table, texts and BM25 stored per build; SQ8 vectors above 1M
 MANIFEST = "manifest.json"
 EMBED_GROUP = 512  # texts embedded between two looks at the cancel flag
 _REBUILD = "run `qa index` to rebuild it"
@@ -86,6 +95,7 @@ class Manifest:
     segments: dict[str, dict] = field(default_factory=dict)  # path -> {"key", "json", "npy", "chunks", ...}
     skipped: dict[str, dict] = field(default_factory=dict)  # path -> {"sha256", "reason"}
     vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
+    lexical: dict = field(default_factory=dict)  # lexical.LEXICAL of the stored BM25
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict:
@@ -95,6 +105,7 @@ class Manifest:
             "dim": self.dim,
             "metric": self.metric,
             "vector_index": self.vector_index,
+            "lexical": self.lexical,
             "chunking": self.chunking,
             "corpus": self.corpus,
             "documents": self.documents,
@@ -127,6 +138,7 @@ class Manifest:
                 segments=dict(d["segments"]),
                 skipped=dict(d.get("skipped", {})),
                 vector_index=dict(d.get("vector_index", {"type": "flat"})),
+                lexical=dict(d.get("lexical", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest is incomplete ({exc}); {_REBUILD}") from exc
@@ -166,13 +178,15 @@ class LoadedIndex:
 
     path: Path
     manifest: Manifest
-    chunks: tuple[Chunk, ...]
-    texts: dict[str, str]  # document path -> text
+    chunks: Sequence[Chunk]  # a ChunkTable: each Chunk made when asked for
+    texts: Mapping[str, str]  # document path -> text (Texts: decoded from the mapped texts file)
     vectors: object  # faiss.Index over the sentence vectors
-    sentence_vectors: np.ndarray  # one row per sentence, in chunk order
+    sentence_vectors: object  # one row per sentence, in chunk order: a numpy view, or QuantizedRows for SQ8
     sentence_rows: tuple[int, ...]  # first row of each chunk's sentences
     pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # PDF path -> page start offsets
     sentence_chunks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # row -> chunk id
+    lexical: object = None  # the stored BM25 (lexical.Lexical), None when it is missing or of another version
+    exact_rows: object = None  # SQ8 only: vectors.SegmentRows, the exact vectors on disk for re-ranking
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,69 @@ def _atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
 
 def _file_entry(path: Path, data: bytes) -> dict:
     return {"name": path.name, "size": len(data), "sha256": sha256_bytes(data)}
+
+
+class _StreamWriter:
+    """A file written in pieces under a temporary name, hashed as it goes; renamed to `path` when whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self.file = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.entry: dict = {}
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+    def __enter__(self) -> _StreamWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+                self.entry = {"name": self.path.name, "size": self.size, "sha256": self.hash.hexdigest()}
+        finally:
+            if not self.entry:
+                self.file.close()
+                Path(self.tmp).unlink(missing_ok=True)
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+            size += len(block)
+    return size, h.hexdigest()
+
+
+def _write_faiss(path: Path, index) -> dict:
+    """Write a FAISS index atomically, straight to disk (no serialized copy in memory)."""
+    import faiss
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        faiss.write_index(index, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        size, digest = _hash_file(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return {"name": path.name, "size": size, "sha256": digest}
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -352,13 +429,16 @@ def _read_checked(index_dir: Path, entry: dict) -> bytes:
     return data
 
 
-def _npy_shape(data: bytes) -> tuple[int, ...]:
-    """The shape an .npy file declares, read from its header only (no pickle, no array copied)."""
-    buf = io.BytesIO(data)
-    major, _ = np.lib.format.read_magic(buf)
-    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-    shape, _, _ = read_header(buf)
-    return shape
+def _checked_path(index_dir: Path, entry: dict) -> Path:
+    """The path of a data file whose size and hash match the manifest (hashed in blocks, not held)."""
+    path = index_dir / entry["name"]
+    try:
+        size, digest = _hash_file(path)
+    except OSError as exc:
+        raise IndexCorruptError(f"index file {path} is missing; {_REBUILD}") from exc
+    if size != entry["size"] or digest != entry["sha256"]:
+        raise IndexCorruptError(f"index file {path} is damaged (size or hash differs from the manifest); {_REBUILD}")
+    return path
 
 
 def _read_segment(index_dir: Path, entry: dict) -> tuple[dict, np.ndarray]:
@@ -495,10 +575,15 @@ def _commit_docs(
 
 
 def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kind: dict) -> Manifest | None:
-    """The current manifest when the new build would say exactly the same (then nothing is rewritten)."""
+    """The current manifest when the new build would say exactly the same (then nothing is rewritten).
+
+    A search setting (HNSW's efSearch) is not part of the files: when only it
+    differs, the manifest is rewritten with it and the files are kept.
+    """
     try:
         m = read_manifest(index_dir)
-        _read_checked(index_dir, m.files["vectors"])
+        for role in BUILD_FILES:
+            _checked_path(index_dir, m.files[role])
     except (IndexMissingError, IndexCorruptError, KeyError):
         return None
     same = (
@@ -506,11 +591,18 @@ def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kin
         and m.dim == embedder.dim
         and m.chunking == chunking.to_dict()
         and m.corpus == corpus_reference(corpus_dir, index_dir)
-        and m.vector_index == kind
+        and vector_kinds.built_the_same(m.vector_index, kind)
+        and m.lexical == lexical_module.LEXICAL
         and list(m.segments.items()) == [(s.path, s.entry()) for s in segments]
         and m.skipped == {s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256}
     )
-    return m if same else None
+    if not same:
+        return None
+    if m.vector_index != kind:
+        m = replace(m, vector_index=kind)
+        _atomic_write(index_dir / MANIFEST, json.dumps(m.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+        log.info("search settings of %s changed to %s; the index files are kept", index_dir, kind)
+    return m
 
 
 def sync_index(
@@ -564,49 +656,64 @@ def sync_index(
     )
 
 
-def _vector_index(kind: dict, dim: int):
-    """An empty FAISS inner-product index of the kind the manifest records."""
-    import faiss
-
-    if kind["type"] == "flat":
-        return faiss.IndexFlatIP(dim)
-    index = faiss.IndexHNSWFlat(dim, kind["M"], faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = kind.get("efConstruction", 40)
-    index.hnsw.efSearch = kind["efSearch"]
-    return index
+BUILD_FILES = ("vectors", "chunks", "sentences", "texts", "documents", *lexical_module.ROLES)
 
 
-def _stored_vectors(index) -> np.ndarray:
-    """The exact vectors a flat or HNSW-flat index holds, as a numpy view (no copy)."""
-    import faiss
+def _training_sample(index_dir: Path, segments: list[_Segment]) -> np.ndarray:
+    """About TRAIN_SAMPLE vectors for a quantizer: every k-th segment's, spread over the corpus."""
+    total = sum(s.sentences for s in segments)
+    step = max(1, math.ceil(total / vector_kinds.TRAIN_SAMPLE))
+    blocks = [np.load(io.BytesIO(_read_checked(index_dir, s.npy_entry)), allow_pickle=False) for s in segments[::step]]
+    return np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
 
-    flat = faiss.downcast_index(index.storage) if hasattr(index, "hnsw") else index
-    return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+
+def _data_name(role: str, build_id: str) -> str:
+    if role.startswith("bm25_"):
+        return f"bm25-{build_id}-{role[5:]}.{'json' if role == 'bm25_vocab' else 'npy'}"
+    return f"{role}-{build_id}.{'json' if role == 'documents' else 'npy'}"
 
 
 def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped, embedder, chunking, kind) -> Manifest:
-    import faiss
+    """Write the build's own files (FAISS index, chunk table, texts, BM25) from the segments, then the manifest.
 
+    Segments are read one at a time: vectors go to FAISS in a few large adds,
+    text to the texts file, chunks to the table and their terms to BM25.
+    """
     total_chunks = sum(s.chunks for s in segments)
     if total_chunks == 0:
         raise CorpusError(
             "the documents hold no text to answer from (only headings or short labels); "
             "add paragraphs of text and run `qa index` again"
         )
-    blocks = [_read_segment(index_dir, {"json": s.json_entry, "npy": s.npy_entry})[1] for s in segments]
-    flat = _vector_index(kind, embedder.dim)
-    flat.add(np.ascontiguousarray(np.vstack(blocks), dtype=np.float32))  # one add: HNSW builds in parallel
-    os.sync()  # the segments reach the disk before the manifest that names them
     build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    name = f"vectors-{build_id}.faiss"
-    data = faiss.serialize_index(flat).tobytes()
-    _atomic_write(index_dir / name, data)
+    index = vector_kinds.new_index(kind, embedder.dim)
+    if vector_kinds.needs_training(kind):
+        index.train(_training_sample(index_dir, segments))
+    lexical = lexical_module.Builder()
+    with _StreamWriter(index_dir / f"texts-{build_id}.txt") as texts:
+        table = TableWriter(texts)
+
+        def blocks():
+            for s in segments:
+                meta, vectors = _read_segment(index_dir, {"json": s.json_entry, "npy": s.npy_entry})
+                lexical.add(table.add(s.path, meta))
+                yield vectors
+
+        vector_kinds.add_batches(index, blocks(), vector_kinds.add_batch(kind))
+    files = {"texts": texts.entry, "vectors": _write_faiss(index_dir / f"vectors-{build_id}.faiss", index)}
+    del index
+    stored = {**table.files(), **lexical_module.to_files(lexical.finish())}
+    for role, data in stored.items():
+        path = index_dir / _data_name(role, build_id)
+        _atomic_write(path, data)
+        files[role] = _file_entry(path, data)
+    os.sync()  # the segments reach the disk before the manifest that names them
     manifest = Manifest(
         model=embedder.name,
         dim=embedder.dim,
         chunking=chunking.to_dict(),
         documents={s.path: s.sha256 for s in segments},
-        files={"vectors": _file_entry(index_dir / name, data)},
+        files={role: files[role] for role in BUILD_FILES},
         built_at=_now(),
         build_id=build_id,
         corpus=corpus_reference(corpus_dir, index_dir),
@@ -616,10 +723,11 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
             "sentences": sum(s.sentences for s in segments),
             "skipped": len(skipped),
         },
-        versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy")},
+        versions={p: _version(p) for p in ("qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy", "bm25s")},
         segments={s.path: s.entry() for s in segments},
         skipped={s.path: {"sha256": s.sha256, "reason": s.reason} for s in skipped if s.sha256},
         vector_index=kind,
+        lexical=lexical_module.LEXICAL,
     )
     _atomic_write(index_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
     _remove_old_files(index_dir, manifest.file_names())
@@ -627,10 +735,13 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
     return manifest
 
 
+_DATA_STEMS = ("vectors", "seg", "sentences", "chunks", "texts", "documents", "bm25")
+
+
 def _remove_old_files(index_dir: Path, keep: set[str]) -> None:
     for path in index_dir.iterdir():
         stem = path.name.split("-", 1)[0]
-        if (stem in ("vectors", "seg", "sentences", "chunks") and path.name not in keep) or (
+        if (stem in _DATA_STEMS and path.name not in keep) or (
             path.name.startswith(".") and path.name.endswith(".tmp")
         ):
             path.unlink(missing_ok=True)
@@ -673,48 +784,71 @@ def _load(index_dir: Path) -> LoadedIndex:
     manifest = read_manifest(index_dir)
     if sorted(manifest.segments) != sorted(manifest.documents):
         raise IndexCorruptError(f"index manifest in {index_dir} lists documents without segments; {_REBUILD}")
+    missing = [r for r in BUILD_FILES if r not in manifest.files]
+    if missing:
+        raise IndexCorruptError(f"index manifest names no {missing[0]!r} file; {_REBUILD}")
+    for entry in manifest.segments.values():  # build inputs: there and whole-sized (hashed when a build reuses them)
+        for role in ("json", "npy"):
+            path = index_dir / entry[role]["name"]
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise IndexCorruptError(f"index file {path} is missing; {_REBUILD}") from exc
+            if size != entry[role]["size"]:
+                raise IndexCorruptError(f"index file {path} is damaged (size differs from the manifest); {_REBUILD}")
+    paths = {role: _checked_path(index_dir, manifest.files[role]) for role in BUILD_FILES}
     try:
-        raw_vectors = _read_checked(index_dir, manifest.files["vectors"])
-    except KeyError as exc:
-        raise IndexCorruptError(f"index manifest names no {exc} file; {_REBUILD}") from exc
-    chunks: list[Chunk] = []
-    texts: dict[str, str] = {}
-    pages: dict[str, tuple[int, ...]] = {}
-    rows: list[int] = []
-    row = 0
-    for doc_path, entry in manifest.segments.items():
-        try:
-            meta = json.loads(_read_checked(index_dir, entry["json"]).decode("utf-8"))
-            shape = _npy_shape(_read_checked(index_dir, entry["npy"]))  # hash-checked; FAISS holds the vectors
-            text = meta["text"]
-            doc_chunks = [
-                replace(Chunk.from_dict(d, text[d["start"] : d["end"]]), id=len(chunks) + i, source=doc_path)
-                for i, d in enumerate(meta["chunks"])
-            ]
-            pages[doc_path] = tuple(meta.get("pages", ()))
-        except IndexCorruptError:
-            raise
-        except Exception as exc:
-            raise IndexCorruptError(f"index segment of {doc_path} cannot be read ({exc}); {_REBUILD}") from exc
-        if meta.get("sha256") != entry["sha256"] or shape[0] != sum(len(c.sentences) for c in doc_chunks):
-            raise IndexCorruptError(f"index segment of {doc_path} disagrees with the manifest; {_REBUILD}")
-        texts[doc_path] = text
-        for c in doc_chunks:
-            rows.append(row)
-            row += len(c.sentences)
-        chunks.extend(doc_chunks)
+        table = json.loads(paths["documents"].read_text(encoding="utf-8"))
+        documents, headings = table["documents"], table["headings"]
+        rows = np.load(paths["chunks"], allow_pickle=False)
+        sentences = np.load(paths["sentences"], allow_pickle=False)
+        texts = Texts(paths["texts"], documents)
+        chunks = ChunkTable(rows, sentences, documents, headings, texts)
+        pages = {d["path"]: tuple(d["pages"]) for d in documents if d.get("pages")}
+    except Exception as exc:
+        raise IndexCorruptError(f"index chunk table in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
     try:
-        index = faiss.deserialize_index(np.frombuffer(raw_vectors, dtype=np.uint8))
-        if manifest.vector_index.get("type") == "hnsw":
-            index.hnsw.efSearch = int(manifest.vector_index["efSearch"])
+        index = faiss.read_index(str(paths["vectors"]))
+        vector_kinds.configure(index, manifest.vector_index)
     except Exception as exc:
         raise IndexCorruptError(f"index in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
-    sentence_vectors = _stored_vectors(index)  # one copy in memory, shared with the search index
-    if index.ntotal != row or index.d != manifest.dim or sentence_vectors.shape != (row, manifest.dim):
+    n_rows = int(chunks.sentence_counts.sum()) if len(chunks) else 0
+    per_doc = np.bincount(chunks.documents, minlength=len(documents)) if len(chunks) else np.zeros(len(documents))
+    if [d["path"] for d in documents] != list(manifest.segments) or [int(n) for n in per_doc] != [
+        seg["chunks"] for seg in manifest.segments.values()
+    ]:
+        raise IndexCorruptError(f"index chunk table in {index_dir} disagrees with the manifest; {_REBUILD}")
+    sentence_vectors = vector_kinds.stored_rows(index)  # FAISS's own copy: a view, or rows decoded on demand
+    if (
+        index.ntotal != n_rows
+        or index.d != manifest.dim
+        or len(sentences) != n_rows
+        or sentence_vectors.shape != (n_rows, manifest.dim)
+        or not vector_kinds.check_kind(index, manifest.vector_index)
+    ):
         raise IndexCorruptError(
             f"index in {index_dir} disagrees with itself ({index.ntotal} vectors, {len(chunks)} chunks, "
-            f"{sentence_vectors.shape[0]} sentence vectors for {row} sentences); {_REBUILD}"
+            f"{sentence_vectors.shape[0]} sentence vectors for {n_rows} sentences); {_REBUILD}"
         )
-    owners = np.repeat(np.arange(len(chunks), dtype=np.int64), [len(c.sentences) for c in chunks])
-    pages = {p: v for p, v in pages.items() if v}
-    return LoadedIndex(index_dir, manifest, tuple(chunks), texts, index, sentence_vectors, tuple(rows), pages, owners)
+    lexical = None
+    if manifest.lexical == lexical_module.LEXICAL:
+        try:
+            lexical = lexical_module.load({r: paths[r] for r in lexical_module.ROLES})
+        except Exception as exc:
+            raise IndexCorruptError(f"index BM25 in {index_dir} cannot be read ({exc}); {_REBUILD}") from exc
+        if lexical.n != len(chunks):
+            raise IndexCorruptError(f"index BM25 in {index_dir} disagrees with its chunks; {_REBUILD}")
+    else:
+        log.warning("the stored BM25 in %s is of another version; it is built in memory (run `qa index`)", index_dir)
+    exact = None
+    if vector_kinds.needs_training(manifest.vector_index):  # quantized: re-rank with the segments' exact vectors
+        counts = [int(seg["sentences"]) for seg in manifest.segments.values()]
+        if sum(counts) != n_rows:
+            raise IndexCorruptError(f"index segments in {index_dir} disagree with the vectors; {_REBUILD}")
+        names = [index_dir / seg["npy"]["name"] for seg in manifest.segments.values()]
+        exact = vector_kinds.SegmentRows(names, counts, manifest.dim)
+    owners = np.repeat(np.arange(len(chunks), dtype=np.int64), chunks.sentence_counts)
+    first_rows = tuple(chunks.first_rows.tolist())
+    return LoadedIndex(
+        index_dir, manifest, chunks, texts, index, sentence_vectors, first_rows, pages, owners, lexical, exact
+    )

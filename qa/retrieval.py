@@ -1,9 +1,9 @@
 """Stage 5: find the chunks most likely to hold the answer.
 
 Dense search (FAISS, inner product over normalized sentence vectors; a chunk
-scores as its best sentence) and BM25 (bm25s) over the chunks' text with
-their title and heading. Hybrid mode fuses them by score: each list's top
-`DEPTH` scores are min-max normalized over the union of both lists (a chunk
+scores as its best sentence) and BM25 (bm25s, stored by the build, see
+qa/lexical.py) over the chunks' text with their title and heading. Hybrid mode
+fuses them by score: each list's top `DEPTH` scores are min-max normalized over the union of both lists (a chunk
 missing from one list gets that list's lowest score) and mixed as
 `BM25_WEIGHT * bm25 + (1 - BM25_WEIGHT) * dense`. On SQuAD this beat
 reciprocal rank fusion (see README, retrieval table). `mode` picks one or both.
@@ -11,23 +11,22 @@ reciprocal rank fusion (see README, retrieval table). `mode` picks one or both.
 
 from __future__ import annotations
 
-import logging
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 
+from qa import vectors as vector_kinds
 from qa.chunking import Chunk
 from qa.index import LoadedIndex
+from qa.lexical import build as build_lexical
 from qa.text import terms
 
 DEPTH = 200
 SENTENCE_DEPTH = 4  # sentences searched per chunk wanted: chunks hold several sentences each
 BM25_WEIGHT = 0.5
-logging.getLogger("bm25s").setLevel(logging.ERROR)
+PARTIAL_SORT_ABOVE = 100_000  # chunks; below, BM25 scores are fully sorted (as before: the same ties win)
 
 
 @dataclass(frozen=True)
@@ -64,27 +63,25 @@ class Retriever:
     def __init__(self, index: LoadedIndex) -> None:
         self.index = index
         self.chunks = index.chunks
-        tokens = [terms(c.embedding_text()) for c in self.chunks]
-        self.bm25 = bm25s.BM25()
-        self.bm25.index(tokens, show_progress=False)
-        df = Counter(t for toks in tokens for t in set(toks))
-        n = len(tokens)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        # The BM25 the build stored; built here (tokenizing every chunk) only when it is missing or outdated.
+        self.lexical = index.lexical or build_lexical(c.embedding_text() for c in self.chunks)
+        self.bm25 = self.lexical.bm25
+        self.max_idf = math.log(1 + (len(self.chunks) + 0.5) / 0.5)
 
     def term_idf(self, term: str) -> float:
         """IDF of a term over the chunks. A word no document uses gets half the highest IDF:
         it may be a paraphrase as well as a sign that the documents don't cover the question."""
-        return self.idf.get(term, self.max_idf / 2)
+        idf = self.lexical.idf(term)
+        return self.max_idf / 2 if idf is None else idf
 
     def _dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
         """The best `k` chunks by their best sentence (sentences come back best first)."""
         n = self.index.vectors.ntotal
         depth = min(n, k * SENTENCE_DEPTH)
-        scores, ids = self.index.vectors.search(np.ascontiguousarray(qvec.reshape(1, -1), dtype=np.float32), depth)
+        scores, ids = vector_kinds.search(self.index.vectors, self.index.exact_rows, qvec, depth)
         owners = self.index.sentence_chunks
         out: dict[int, float] = {}
-        for s, i in zip(scores[0], ids[0], strict=True):
+        for s, i in zip(scores, ids, strict=True):
             if i < 0:
                 continue
             out.setdefault(int(owners[i]), float(s))
@@ -102,8 +99,14 @@ class Retriever:
         q = terms(query)
         if not q:
             return {}
-        scores = self.bm25.get_scores(q)
-        top = np.argsort(-scores)[:k]
+        scores = self.lexical.scores(q)
+        if len(scores) > PARTIAL_SORT_ABOVE:  # only chunks holding a term, and only their top k sorted
+            top = np.flatnonzero(scores > 0)
+            if len(top) > k:
+                top = top[np.argpartition(-scores[top], k - 1)[:k]]
+            top = top[np.argsort(-scores[top])]
+        else:
+            top = np.argsort(-scores)[:k]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
     def search(

@@ -68,30 +68,41 @@ class AnswerSettings:
             raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")
 
 
-VECTOR_INDEXES = ("auto", "flat", "hnsw")
+VECTOR_INDEXES = ("auto", "flat", "hnsw", "hnsw-sq8")
 
 
 @dataclass(frozen=True)
 class VectorSettings:
     """Which FAISS index holds the sentence vectors. Recorded in the index manifest.
 
-    `auto` searches exactly (flat inner product) up to `exact_max` vectors and
-    with HNSW above; `flat` and `hnsw` force one. `QA_INDEX_TYPE` sets the kind
-    from the environment. HNSW M 32, efConstruction 64, efSearch 256: recall@10
+    `auto` searches exactly (flat inner product) up to `exact_max` vectors, with
+    HNSW over the full vectors up to `sq8_above`, and with HNSW over 8-bit scalar
+    quantized vectors (a byte per dimension, a quarter of the memory) above;
+    `flat`, `hnsw` and `hnsw-sq8` force one. `QA_INDEX_TYPE` sets the kind from
+    the environment. HNSW M 32, efConstruction 64, efSearch 256: recall@10
     against exact search 0.979 at 1M vectors, 0.99 at 114k real sentences
-    (bench/ann.py); efSearch 128 fell to 0.93-0.96 at 1M.
+    (bench/ann.py); efSearch 128 fell to 0.93-0.96 at 1M. At a million chunks
+    (about 4M sentence vectors) full vectors would take 6 GB; SQ8 keeps 1.5 GB.
+    Denser corpora need a wider search: over SQ8, efSearch 256 / 512 / 1024
+    gave recall@10 0.959 / 0.973 / 0.978 at 1.18M vectors (0.4 / 0.9 / 1.7 ms),
+    and 1024 / 2048 gave 0.935 / 0.953 at 3.9M (1.7 / 3.4 ms), hence
+    `ef_search_sq8` 2048 (bench/scale.py); the best 40 results are then
+    re-ranked with exact vectors from disk (qa/vectors.py): 0.973 at 3.9M.
+    efSearch is read at load time: changing it rewrites the manifest only.
     """
 
     kind: str = "auto"
     exact_max: int = 200_000
+    sq8_above: int = 1_000_000
     hnsw_m: int = 32
     ef_construction: int = 64
     ef_search: int = 256
+    ef_search_sq8: int = 2048
 
     def __post_init__(self) -> None:
         if self.kind not in VECTOR_INDEXES:
             raise ConfigError(f"index type must be one of {', '.join(VECTOR_INDEXES)}, got {self.kind!r}")
-        for name in ("exact_max", "hnsw_m", "ef_construction", "ef_search"):
+        for name in ("exact_max", "sq8_above", "hnsw_m", "ef_construction", "ef_search", "ef_search_sq8"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -104,6 +115,12 @@ class VectorSettings:
 
     def resolve(self, n_vectors: int) -> dict:
         """The index to build for `n_vectors`, as the manifest records it."""
-        if self.kind == "flat" or (self.kind == "auto" and n_vectors <= self.exact_max):
+        kind = self.kind
+        if kind == "auto":
+            kind = "flat" if n_vectors <= self.exact_max else "hnsw" if n_vectors <= self.sq8_above else "hnsw-sq8"
+        if kind == "flat":
             return {"type": "flat"}
-        return {"type": "hnsw", "M": self.hnsw_m, "efConstruction": self.ef_construction, "efSearch": self.ef_search}
+        hnsw = {"M": self.hnsw_m, "efConstruction": self.ef_construction}
+        if kind == "hnsw":
+            return {"type": "hnsw", **hnsw, "efSearch": self.ef_search}
+        return {"type": "hnsw-sq8", **hnsw, "efSearch": self.ef_search_sq8, "quantizer": "QT_8bit"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from qa import index as index_module
+from qa import lexical
 from qa.api import QA, build
 from qa.chunking import chunk_documents
 from qa.documents import load_corpus
@@ -62,10 +64,11 @@ def test_manifest_describes_the_build(index_dir, corpus_dir, fake_embedder):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", raw["built_at"])
     assert set(raw["versions"]) >= {"qa-chatbot", "sentence-transformers", "faiss-cpu", "numpy"}
     assert raw["versions"]["numpy"] == np.__version__
-    assert set(raw["files"]) == {"vectors"}
-    assert raw["build_id"] in raw["files"]["vectors"]["name"]
+    assert set(raw["files"]) == {"vectors", "chunks", "sentences", "texts", "documents", *lexical.ROLES}
+    assert all(raw["build_id"] in entry["name"] for entry in raw["files"].values())
+    assert raw["lexical"] == lexical.LEXICAL
     assert set(raw["segments"]) == set(raw["documents"])
-    entries = [raw["files"]["vectors"]] + [seg[r] for seg in raw["segments"].values() for r in ("json", "npy")]
+    entries = list(raw["files"].values()) + [seg[r] for seg in raw["segments"].values() for r in ("json", "npy")]
     for entry in entries:
         data = (index_dir / entry["name"]).read_bytes()
         assert entry["size"] == len(data)
@@ -115,7 +118,8 @@ def test_rebuild_removes_the_old_data_files(index_dir, corpus_dir, fake_embedder
     now = data_files(index_dir)
     assert now == manifest.file_names() | {"notes.txt"}
     gone = before.file_names() - now
-    assert gone == {before.files["vectors"]["name"]} | {before.segments["acme.txt"][r]["name"] for r in ("json", "npy")}
+    build_files = {e["name"] for e in before.files.values()}  # the FAISS index, chunk table, texts, BM25
+    assert gone == build_files | {before.segments["acme.txt"][r]["name"] for r in ("json", "npy")}
     assert before.segments["notes/history.md"] == manifest.segments["notes/history.md"], "unchanged: kept as is"
     load_index(index_dir)
 
@@ -290,5 +294,181 @@ def test_index_type_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_INDEX_TYPE", "hnsw")
     assert VectorSettings.from_env().resolve(10) == {"type": "hnsw", "M": 32, "efConstruction": 64, "efSearch": 256}
     monkeypatch.setenv("QA_INDEX_TYPE", "annoy")
-    with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, got 'annoy'"):
+    with pytest.raises(ConfigError, match="index type must be one of auto, flat, hnsw, hnsw-sq8, got 'annoy'"):
         VectorSettings.from_env()
+
+
+def test_auto_picks_flat_then_hnsw_then_sq8_by_size():
+    settings = VectorSettings()
+    assert settings.resolve(200_000) == {"type": "flat"}
+    assert settings.resolve(200_001)["type"] == "hnsw"
+    assert settings.resolve(1_000_000)["type"] == "hnsw"
+    assert settings.resolve(1_000_001) == {
+        "type": "hnsw-sq8",
+        "M": 32,
+        "efConstruction": 64,
+        "efSearch": 2048,
+        "quantizer": "QT_8bit",
+    }
+    assert VectorSettings(kind="flat").resolve(5_000_000) == {"type": "flat"}  # forced
+    assert VectorSettings(kind="hnsw").resolve(5_000_000)["type"] == "hnsw"
+
+
+@pytest.mark.parametrize("settings", [VectorSettings(kind="hnsw-sq8"), VectorSettings(exact_max=3, sq8_above=5)])
+def test_an_sq8_index_is_recorded_honoured_on_load_and_decodes_close_to_the_exact_vectors(
+    tmp_path, corpus_dir, settings
+):
+    import faiss
+
+    from qa.vectors import QuantizedRows
+
+    manifest = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=settings).manifest
+    assert manifest.vector_index["type"] == "hnsw-sq8" and manifest.vector_index["quantizer"] == "QT_8bit"
+    assert read_manifest(tmp_path / "idx").vector_index == manifest.vector_index
+    loaded = load_index(tmp_path / "idx")
+    assert isinstance(loaded.vectors, faiss.IndexHNSWSQ) and loaded.vectors.hnsw.efSearch == 2048
+    rows = loaded.sentence_vectors
+    assert isinstance(rows, QuantizedRows), "no float32 copy of the vectors is held"
+    n = manifest.counts["sentences"]
+    exact = np.vstack([np.load(tmp_path / "idx" / s["npy"]["name"]) for s in manifest.segments.values()])
+    assert rows.shape == exact.shape == (n, manifest.dim)
+    decoded = rows[0:n]
+    assert np.abs(decoded - exact).max() < 0.01  # 8 bits over each dimension's range
+    assert np.abs(np.sum(decoded * exact, axis=1) - 1).max() < 0.005  # scores move by less than 0.005
+    np.testing.assert_array_equal(rows[n - 1], decoded[-1])
+    np.testing.assert_array_equal(rows[-1], decoded[-1])
+    with pytest.raises(IndexError):
+        rows[n]
+    # candidate sentences are scored on their decoded vectors, and the answer is the same
+    bot = QA(loaded, FakeEmbedder())
+    answer = bot.answer("Who founded Acme Robotics?")
+    assert answer.found and "Jane Doe" in answer.text
+    build(corpus_dir, tmp_path / "flat", embedder=FakeEmbedder())
+    flat = QA(load_index(tmp_path / "flat"), FakeEmbedder())
+    assert flat.answer("Who founded Acme Robotics?").text == answer.text
+
+
+def test_a_faiss_file_of_another_kind_than_the_manifest_says_is_refused(tmp_path, corpus_dir):
+    build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw-sq8"))
+    path = tmp_path / "idx" / MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vector_index"] = {"type": "flat"}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="disagrees with itself"):
+        load_index(tmp_path / "idx")
+
+
+def test_loading_reads_the_build_table_not_the_segments(index_dir, monkeypatch):
+    """A load opens no segment: the chunk table, texts and BM25 of the build are enough."""
+
+    def no_segment(*args, **kwargs):
+        raise AssertionError("a segment was parsed on load")
+
+    monkeypatch.setattr(index_module, "_read_segment", no_segment)
+    monkeypatch.setattr(index_module.json, "loads", _no_segment_json(index_module.json.loads))
+    loaded = load_index(index_dir)
+    bot = QA(loaded, FakeEmbedder())
+    assert bot.retriever.lexical is loaded.lexical, "the stored BM25 is used, not built again"
+    assert "Jane Doe" in bot.answer("Who founded Acme Robotics?").text
+
+
+def _no_segment_json(real):
+    def loads(data, *args, **kwargs):
+        out = real(data, *args, **kwargs)
+        if isinstance(out, dict) and "npy_sha256" in out:
+            raise AssertionError("a segment's JSON was parsed on load")
+        return out
+
+    return loads
+
+
+def test_a_segment_missing_or_cut_short_is_refused_on_load(index_dir):
+    seg = read_manifest(index_dir).segments["acme.txt"]
+    path = index_dir / seg["json"]["name"]
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        load_index(index_dir)
+    path.unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        load_index(index_dir)
+
+
+def test_a_damaged_chunk_table_is_refused(index_dir):
+    data = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    path = index_dir / data["files"]["chunks"]["name"]
+    rows = np.load(path)
+    rows[0, 1] += 1  # a chunk that starts elsewhere, with a hash that matches
+    buf = io.BytesIO()
+    np.save(buf, rows)
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        load_index(index_dir)
+    data["files"]["chunks"].update(size=len(buf.getvalue()), sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    rows[0, 0] = 1  # and a first chunk that belongs to the other document
+    buf = io.BytesIO()
+    np.save(buf, rows)
+    path.write_bytes(buf.getvalue())
+    data["files"]["chunks"].update(size=len(buf.getvalue()), sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    (index_dir / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="disagrees with the manifest"):
+        load_index(index_dir)
+
+
+def test_texts_of_any_script_come_back_exactly(tmp_path, fake_embedder):
+    files = {
+        "a.txt": "Zoë went to Zürich in 2020. 北京是中国的首都。 The café 😀 opened.\n\nSecond paragraph here.",
+        "b.md": "# Title\n\nPlain ASCII text about Acme. It has two sentences.",
+    }
+    corpus = write_corpus(tmp_path / "corpus", files)
+    build(corpus, tmp_path / "idx", embedder=fake_embedder)
+    loaded = load_index(tmp_path / "idx")
+    assert dict(loaded.texts) == {k: (corpus / k).read_text(encoding="utf-8") for k in files}
+    assert "a.txt" in loaded.texts and "c.txt" not in loaded.texts and len(loaded.texts) == 2
+    for chunk in loaded.chunks:
+        assert chunk.text == loaded.texts[chunk.source][chunk.start : chunk.end]
+    assert loaded.chunks[-1] == list(loaded.chunks)[-1] and loaded.chunks[1:2] == [loaded.chunks[1]]
+
+
+def test_a_new_search_setting_rewrites_the_manifest_only(tmp_path, corpus_dir):
+    first = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw")).manifest
+    wider = VectorSettings(kind="hnsw", ef_search=512)
+    second = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=wider).manifest
+    assert second.files == first.files and second.build_id == first.build_id, "the FAISS file is kept"
+    assert (
+        second.vector_index == {**first.vector_index, "efSearch": 512} == read_manifest(tmp_path / "idx").vector_index
+    )
+    assert load_index(tmp_path / "idx").vectors.hnsw.efSearch == 512
+    other = VectorSettings(kind="hnsw", hnsw_m=16)  # a different graph: a new file
+    assert build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=other).manifest.files != first.files
+
+
+def test_sq8_search_results_are_reranked_with_the_exact_vectors_on_disk(tmp_path, corpus_dir, caplog):
+    from qa import vectors
+    from qa.retrieval import Retriever
+
+    manifest = build(corpus_dir, tmp_path / "idx", embedder=FakeEmbedder(), vectors=VectorSettings(kind="hnsw-sq8"))
+    manifest = manifest.manifest
+    loaded = load_index(tmp_path / "idx")
+    exact = np.vstack([np.load(tmp_path / "idx" / s["npy"]["name"]) for s in manifest.segments.values()])
+    ids = np.array([len(exact) - 1, 0, 3, 3], np.int64)
+    np.testing.assert_array_equal(loaded.exact_rows.rows(ids), exact[ids])  # read from the segments, exactly
+    query = FakeEmbedder().encode_queries(["Who founded Acme Robotics?"])[0]
+    scores, got = vectors.search(loaded.vectors, loaded.exact_rows, query, 5)
+    want = np.argsort(-(exact @ query), kind="stable")[:5]
+    np.testing.assert_allclose(scores, (exact @ query)[want], atol=1e-6)  # exact scores, in exact order
+    assert set(got.tolist()) == set(want.tolist())
+    dense = Retriever(loaded)._dense(query, 3)
+    owners = loaded.sentence_chunks
+    for chunk, score in dense.items():
+        assert score == pytest.approx(float((exact[owners == chunk] @ query).max()), abs=1e-6)
+    # a segment gone since loading (a rebuild replaced it): the quantized scores are kept, nothing fails
+    for seg in manifest.segments.values():
+        (tmp_path / "idx" / seg["npy"]["name"]).unlink()
+    loaded.exact_rows._offsets.clear()
+    scores, got = vectors.search(loaded.vectors, loaded.exact_rows, query, 5)
+    assert len(got) == 5 and "exact re-ranking skipped" in caplog.text
+
+
+def test_flat_and_hnsw_indexes_are_searched_as_before(index_dir):
+    loaded = load_index(index_dir)
+    assert loaded.exact_rows is None
