@@ -100,4 +100,10 @@ def _stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content terms: stemmed words without stopwords. What BM25 and overlap scores count."""
-    return [_stem(w) for w in words(text) if w not in STOPWORDS]
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str) -> tuple[str, ...]:
+    # answering asks for the terms of the same retrieved sentences again and again
+    return tuple(_stem(w) for w in words(text) if w not in STOPWORDS)
