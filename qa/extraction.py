@@ -134,6 +134,32 @@ def _clip(score: float) -> float:
     return max(-10.0, min(10.0, score))
 
 
+def _reread(question: str, scored: list, n: int, reader: Reader, retriever: Retriever) -> tuple[list, ReadSpan]:
+    """Re-rank the best `n` of `scored` (key, candidate, typed span) with the reader; the winner's reading.
+
+    A sentence is not read when its score could not change the choice (it lacks the first
+    one's question terms, or even the reader's highest score would not lift it to the top)
+    or when the reader is already sure of the first (score >= SURE).
+    """
+    texts = retriever.index.texts
+    top = scored[:n]
+    read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
+    reads = {0: read(top[0][1])}
+    totals = [top[0][0] + READER_WEIGHT * _clip(reads[0].score)]
+    # a sentence that lacks question terms the first one has (locker "1234") can't win on the reader alone
+    floor = top[0][1].coverage - COVERAGE_SLACK
+    for i, (key, cand, _) in enumerate(top[1:], 1):
+        if cand.coverage < floor or key + READER_WEIGHT * 10 <= max(totals) or reads[0].score >= SURE:
+            totals.append(key)  # not read: it gets no reader bonus, or could not win with one, or no need
+            continue
+        reads[i] = read(cand)
+        totals.append(key + READER_WEIGHT * _clip(reads[i].score))
+    order = sorted(range(len(top)), key=lambda i: totals[i], reverse=True)
+    if order[0] not in reads:
+        reads[order[0]] = read(top[order[0]][1])
+    return [(totals[i], *top[i][1:]) for i in order] + scored[n:], reads[order[0]]
+
+
 def extract(
     question: str,
     query: str,
@@ -145,10 +171,7 @@ def extract(
 ) -> Extract | None:
     """Pick the sentence and the words in it that answer `question` (made whole as `query`).
 
-    With a `reader`, the best `read_sentences` sentences are read and re-ranked by its score.
-    A sentence is not read when its score could not change the choice (it lacks the first
-    one's question terms, or even the reader's highest score would not lift it to the top)
-    or when the reader is already sure of the first (score >= SURE).
+    With a `reader`, the best `read_sentences` sentences are re-ranked by its score (`_reread`).
     """
     ranked = candidates(query, qvec, hits, retriever)
     if not ranked:
@@ -166,31 +189,16 @@ def extract(
     scored.sort(key=lambda x: x[0], reverse=True)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        texts = retriever.index.texts
-        top = scored[:read_sentences]
-        source_text = lambda c: texts[c.hit.chunk.source][c.start : c.end]  # noqa: E731
-        reads: dict[int, ReadSpan] = {0: reader.read(typed_question, [source_text(top[0][1])])[0]}
-        totals = [top[0][0] + READER_WEIGHT * _clip(reads[0].score)]
-        # a sentence that lacks question terms the first one has (locker "1234") can't win on the reader alone
-        floor = top[0][1].coverage - COVERAGE_SLACK
-        for i, (k, c, _) in enumerate(top[1:], 1):
-            if c.coverage < floor or k + READER_WEIGHT * 10 <= max(totals) or reads[0].score >= SURE:
-                totals.append(k)  # not read: it gets no reader bonus, or could not win with one, or no need
-                continue
-            reads[i] = reader.read(typed_question, [source_text(c)])[0]
-            totals.append(k + READER_WEIGHT * _clip(reads[i].score))
-        order = sorted(range(len(top)), key=lambda i: totals[i], reverse=True)
-        if order[0] not in reads:
-            reads[order[0]] = reader.read(typed_question, [source_text(top[order[0]][1])])[0]
-        read = reads[order[0]]
-        scored = [(totals[i], *top[i][1:]) for i in order] + scored[read_sentences:]
+        scored, read = _reread(typed_question, scored, read_sentences, reader, retriever)
     key, best, span = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
     if read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
             # the reader's words inside a typed span (a whole name, date or list): answer with both
-            start, end = min(start, span.start), max(end, span.end)
+            whole = min(start, span.start), max(end, span.end)
+            if whole[1] - whole[0] <= MAX_ANSWER_CHARS:
+                start, end = whole
     elif span is not None and (span.margin >= SPAN_MARGIN or span.rival is None):
         start, end = span.start, span.end
     elif span is not None and max(span.end, span.rival[1]) - min(span.start, span.rival[0]) <= MAX_ANSWER_CHARS:
