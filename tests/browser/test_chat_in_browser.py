@@ -22,8 +22,11 @@ def ask(page, question: str):
     before = page.locator('#chat [data-testid="bot"]').count()
     page.fill("#question textarea", question)
     page.click("#ask")
+    # the reply is whole once it states its confidence (found or not); a pending bubble does not
     page.wait_for_function(
-        f"document.querySelectorAll('#chat [data-testid=\"bot\"]').length > {before}", timeout=TIMEOUT
+        f"(document.querySelectorAll('#chat [data-testid=\"bot\"]')[{before}] || {{}})"
+        ".innerText?.includes('confidence')",
+        timeout=TIMEOUT,
     )
     return page.locator('#chat [data-testid="bot"]').nth(before)
 
@@ -95,7 +98,7 @@ def test_upload_pdf_and_docx_ask_about_them_then_remove_one(page, tmp_path):
     assert "4,200" in reply.locator("mark").first.inner_text()
     assert "depot-report.pdf, page 2, paragraph" in reply.inner_text()
     reply = ask(page, "When did the canteen reopen?")
-    assert "4 March 2024" in reply.locator("mark").first.inner_text()
+    assert "4 March 2024" in reply.locator("mark").first.inner_text(timeout=5_000), reply.inner_text()
     assert re.search(r"canteen-memo\.docx, paragraph \d+ \(line \d+\)", reply.inner_text())
 
     open_documents(page)
