@@ -20,6 +20,8 @@ TIMEOUT = 60_000
 def ask(page, question: str):
     """Type a question, press Ask, return the new bot message once it has arrived."""
     before = page.locator('#chat [data-testid="bot"]').count()
+    # the app empties the box in a step after each reply: typing before that step is lost
+    page.wait_for_function("document.querySelector('#question textarea').value === ''", timeout=TIMEOUT)
     page.fill("#question textarea", question)
     page.click("#ask")
     # the reply is whole once it states its confidence (found or not); a pending bubble does not
@@ -67,7 +69,8 @@ def test_settings_change_the_number_of_quotes(page):
     page.get_by_role("button", name="Answer settings").click()
     page.fill("#quotes input[type=number]", "1")
     page.press("#quotes input[type=number]", "Tab")
-    assert page.input_value("#quotes input[type=range]") == "1"
+    # the slider follows the number box asynchronously; on a busy machine, not at once
+    page.wait_for_function("document.querySelector('#quotes input[type=range]').value === '1'", timeout=TIMEOUT)
     reply = ask(page, "Which company launched Pangu Chat?")
     assert reply.locator("blockquote").count() == 1
 
