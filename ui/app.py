@@ -261,9 +261,11 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
                 to_remove = gr.Dropdown(documents, label="Document to remove", scale=3, elem_id="to-remove")
                 remove_button = gr.Button("Remove", variant="secondary", scale=1, elem_id="remove")
 
-        gr.on([box.submit, send.click], chat, [box, chatbot, quotes, threshold], [chatbot], api_name="chat").then(
-            lambda: "", None, [box], api_visibility="private"
-        )
+        triggers = [box.submit, send.click]
+        gr.on(triggers, chat, [box, chatbot, quotes, threshold], [chatbot], api_name="chat")
+        # the box empties as the question is sent (the chat already has its text), so a next question
+        # typed while this one is answered is kept
+        gr.on(triggers, lambda: "", None, [box], queue=False, api_visibility="private")
         add_button.click(upload, [files], [status_line, results, sources_table, to_remove], api_name="add").then(
             lambda: None, None, [files], api_visibility="private"
         )
