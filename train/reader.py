@@ -45,6 +45,8 @@ CLS, SEP = 101, 102
 
 
 # ---- SQuAD's official answer normalization and scores ----
+# The same as qa.evaluation's, copied: this script runs on a training machine where the
+# product's dependencies (faiss, gradio, bm25s) are not installed. tests/test_train.py keeps them equal.
 def normalize(s: str) -> str:
     s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
     s = re.sub(r"\b(a|an|the)\b", " ", s)
