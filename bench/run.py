@@ -69,10 +69,17 @@ def warm_with_busy_core(repeat: int) -> dict:
     return row
 
 
-def warm(repeat: int) -> dict:
+def warm(repeat: int, read_sentences: int | None = None) -> dict:
+    """Latency of `answer()` over the bundled questions; `read_sentences` set: a `QA` with that reader setting."""
+    setup = (
+        "from qa import answer"
+        if read_sentences is None
+        else f"from qa import QA\nfrom qa.settings import AnswerSettings\n"
+        f"answer = QA.load(settings=AnswerSettings(read_sentences={read_sentences})).answer"
+    )
     code = f"""
 import json, statistics, time
-from qa import answer
+{setup}
 from qa.evaluation import load_questions
 qs = [q for q in load_questions({str(ROOT / "eval" / "bundled_questions.jsonl")!r}) if q['type'] != 'zh']
 answer(qs[0]['question'])
@@ -174,6 +181,7 @@ def main() -> int:
         cold_rows(rows, args.repeat)
     if "warm" in groups:
         rows["warm answer, bundled corpus"] = warm(max(1, args.repeat // 2))
+        rows["warm answer, bundled corpus, span reader off (--read-sentences 0)"] = warm(max(1, args.repeat // 2), 0)
         if len(os.sched_getaffinity(0)) > 1:
             rows["warm answer, bundled corpus, other core busy"] = warm_with_busy_core(max(1, args.repeat // 2))
     if "gradio" in groups:

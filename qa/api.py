@@ -181,7 +181,7 @@ class QA:
         self.index = index
         self.embedder = embedder
         self.settings = settings or AnswerSettings()
-        self.calibration = calibration or Calibration.load()
+        self.calibration = calibration or Calibration.load(model=embedder.name, reader=self.settings.read_sentences > 0)
         self.retriever = Retriever(index)
         if reader is None and self.settings.read_sentences:
             reader = default_reader()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.extraction import _CALIBRATION, FEATURES
+from qa.extraction import FEATURES, calibration_path
 
 
 def fit_logistic(
@@ -78,12 +78,17 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Path = _CALIBRATION) -> dict:
+def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Path | None = None) -> dict:
+    """Fit on `train`, check on `test`, write the model (by default where `bot`'s reader setting reads it)."""
+    reading = bot.settings.read_sentences
+    path = path or calibration_path(bot.embedder.name, reader=reading > 0)
     x, y, weight = collect(bot, train)
     w, b = fit_logistic(x, y, weight)
     xt, yt, _ = collect(bot, test)
     pt = 1 / (1 + np.exp(-(xt @ w + b)))
     report = {
+        "model": bot.embedder.name,
+        "read_sentences": reading,
         "features": list(FEATURES),
         "weights": [round(float(v), 5) for v in w],
         "bias": round(b, 5),

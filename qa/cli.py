@@ -75,7 +75,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", default=None, help="write the JSON report here")
     p.add_argument(
-        "--fit-calibration", action="store_true", help="with --squad: refit qa/calibration.json before measuring"
+        "--fit-calibration",
+        action="store_true",
+        help="with --squad: refit the confidence model for this model and reader setting "
+        "(qa/models/confidence-*.json) before measuring",
     )
     _reader(p)
     _paths(p)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from qa.api import PROJECT_ROOT, QA, default_model
 from qa.embedding import load_embedder
-from qa.extraction import Calibration
+from qa.extraction import Calibration, slug
 from qa.settings import RETRIEVERS, AnswerSettings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "bundled_questions.jsonl"
@@ -250,7 +250,9 @@ def main(args) -> int:
         name = Path(args.squad).stem
         corpus_dir = CACHE / name / "corpus"
         questions = squad_corpus(args.squad, corpus_dir)
-        bot = QA.load(CACHE / name / "index", corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
+        # one index per model, so that measuring another model never rebuilds the default's
+        index_dir = CACHE / name / ("index" if embedder.name == default_model() else f"index-{slug(embedder.name)}")
+        bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
     else:
         questions = load_questions(args.questions or DEFAULT_QUESTIONS)
         bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
@@ -265,7 +267,7 @@ def main(args) -> int:
         test = [q for q in questions if q["source"] not in train_docs]
         report = fit_and_save(bot, train, test, Path(args.squad).name)
         print(json.dumps(report, indent=1))
-        bot.calibration = Calibration.load()
+        bot.calibration = Calibration.load(model=embedder.name, reader=settings.read_sentences > 0)
     if args.sample and args.sample < len(questions):
         questions = rng.sample(questions, args.sample)
     title = f"{args.squad or args.questions or DEFAULT_QUESTIONS.relative_to(PROJECT_ROOT)}: {len(questions)} questions"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -27,9 +28,13 @@ from qa.retrieval import Hit, Retriever
 from qa.spans import OTHER, best_span, classify
 from qa.text import terms
 
+log = logging.getLogger(__name__)
+_WARNED: set[tuple[str, bool]] = set()  # settings already warned about having no confidence model of their own
+
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
-_CALIBRATION = Path(__file__).with_name("calibration.json")
+MODELS = Path(__file__).with_name("models")  # the fitted confidence models, one per embedder and reader setting
+FALLBACK_MODEL = "all-MiniLM-L6-v2+int8"  # whose confidence model serves an embedder without one of its own
 READER_WEIGHT = 0.2  # how much the reader's score (clipped to +-10) adds to a sentence's
 COVERAGE_SLACK = 0.15  # ... to a sentence holding at least the first one's question terms, less this
 SURE = 3.0  # once the first sentence's reader score reaches this, the others are not read (same answers, less time)
@@ -52,17 +57,44 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights turning candidate features into a confidence."""
+    """Logistic weights turning candidate features into a confidence.
+
+    The features' scale depends on the embedder (E5's cosine similarities sit far
+    higher than MiniLM's) and on whether the span reader ran, so a model is fitted
+    for each (`qa eval --squad FILE --fit-calibration [--model M] [--read-sentences 0]`).
+    """
 
     weights: tuple[float, ...]
     bias: float
-
     type_missing_factor: float = 0.25
+    model: str | None = None  # the embedder it was fitted for
 
     @classmethod
-    def load(cls, path: Path = _CALIBRATION) -> Calibration:
+    def load(cls, path: Path | None = None, *, model: str = FALLBACK_MODEL, reader: bool = True) -> Calibration:
+        """The model in `path`; by default the one fitted for embedder `model` with the reader on or off.
+
+        An embedder without one of its own gets FALLBACK_MODEL's, with a warning: its
+        confidences then mean less (and the full-precision MiniLM's are near enough).
+        """
+        if path is None:
+            tried = [
+                calibration_path(m, r) for m, r in ((model, reader), (FALLBACK_MODEL, reader), (FALLBACK_MODEL, True))
+            ]
+            path = next((p for p in tried if p.is_file()), tried[-1])
+            same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
+            if path != tried[0] and not (same_model and path == tried[1]) and (model, reader) not in _WARNED:
+                _WARNED.add((model, reader))
+                log.warning(
+                    "no confidence model was fitted for %r%s; using %s, so confidences mean less "
+                    "(fit one: qa eval --squad FILE --fit-calibration --model %s%s)",
+                    model,
+                    "" if reader else " without the reader",
+                    path.name,
+                    model,
+                    "" if reader else " --read-sentences 0",
+                )
         d = json.loads(path.read_text(encoding="utf-8"))
-        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]))
+        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]), model=d.get("model"))
 
     def confidence(self, features: tuple[float, ...]) -> float:
         """P(the documents answer the question), from the logistic model.
@@ -73,6 +105,16 @@ class Calibration:
         z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
         p = 1.0 / (1.0 + math.exp(-z))
         return p * self.type_missing_factor if features[FEATURES.index("type_missing")] else p
+
+
+def calibration_path(model: str, reader: bool = True) -> Path:
+    """Where the confidence model fitted for embedder `model`, with the span reader on or off, is kept."""
+    return MODELS / f"confidence-{slug(model)}{'' if reader else '-no-reader'}.json"
+
+
+def slug(model: str) -> str:
+    """A model name or path as a plain file name part."""
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", Path(model).name) or "model"
 
 
 def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:

@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from qa.api import QA
 from qa.calibration import auc, collect, fit_and_save, fit_logistic
 from qa.extraction import FEATURES, Calibration
+from qa.settings import AnswerSettings
 
 
 def sigmoid(z):
@@ -117,3 +119,24 @@ def test_fit_and_save_writes_a_loadable_calibration(shared_bot, shared_corpus, t
     assert saved["held_out"]["positives"] == 1
     cal = Calibration.load(out)
     assert len(cal.weights) == len(FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("read_sentences", "name"), [(2, "confidence-fake-hash-64.json"), (0, "confidence-fake-hash-64-no-reader.json")]
+)
+def test_fit_and_save_writes_where_the_embedder_and_reader_setting_load_it_from(
+    shared_bot, shared_corpus, tmp_path, monkeypatch, read_sentences, name
+):
+    bot = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(read_sentences=read_sentences))
+    monkeypatch.setattr("qa.extraction.MODELS", tmp_path)
+    items = [
+        {"question": "Who founded Acme Robotics?", "source": "acme.txt"},
+        {"question": "What does the Lifter robot stack?", "source": "notes/history.md"},
+    ]
+    for item, phrase in zip(items, ["Acme Robotics was founded", "The Walker robot"], strict=True):
+        item["paragraph"] = paragraph_of(shared_corpus, item["source"], phrase)
+    report = fit_and_save(bot, items[:1], items[1:], "tiny")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert report["model"] == "fake-hash-64" and report["read_sentences"] == read_sentences
+    loaded = Calibration.load(model="fake-hash-64", reader=read_sentences > 0)
+    assert loaded.model == "fake-hash-64" and loaded.weights == tuple(report["weights"])

@@ -10,10 +10,12 @@ import pytest
 
 from qa.api import QA, build
 from qa.extraction import (
-    _CALIBRATION,
+    FALLBACK_MODEL,
     FEATURES,
     MAX_ANSWER_CHARS,
+    MODELS,
     Calibration,
+    calibration_path,
     candidates,
     clause_window,
     extract,
@@ -73,12 +75,53 @@ def test_a_missing_answer_type_never_raises_confidence():
     assert cal.confidence(features(dense=1.0, type_missing=1.0)) < cal.confidence(features(dense=1.0))
 
 
-def test_packaged_calibration_matches_the_features():
-    raw = json.loads(_CALIBRATION.read_text(encoding="utf-8"))
-    cal = Calibration.load()
+PACKAGED = sorted(MODELS.glob("confidence-*.json"))
+
+
+def test_the_default_model_has_a_confidence_model_with_and_without_the_reader():
+    assert calibration_path(FALLBACK_MODEL, reader=True) in PACKAGED
+    assert calibration_path(FALLBACK_MODEL, reader=False) in PACKAGED
+
+
+@pytest.mark.parametrize("path", PACKAGED, ids=lambda p: p.name)
+def test_packaged_calibrations_match_the_features_and_their_file_names(path):
+    raw = json.loads(path.read_text(encoding="utf-8"))
     assert tuple(raw["features"]) == FEATURES
-    assert len(cal.weights) == len(FEATURES)
+    assert calibration_path(raw["model"], reader=raw["read_sentences"] > 0) == path
+    cal = Calibration.load(model=raw["model"], reader=raw["read_sentences"] > 0)
+    assert cal.model == raw["model"] and cal.weights == tuple(raw["weights"])
     assert all(math.isfinite(w) for w in cal.weights) and math.isfinite(cal.bias)
+    assert raw["held_out"]["auc"] > 0.8  # fitted and checked on held-out articles, not hand-set
+
+
+def test_calibration_path_is_a_plain_file_name_for_any_model_name():
+    assert calibration_path("all-MiniLM-L6-v2+int8").name == "confidence-all-MiniLM-L6-v2+int8.json"
+    assert calibration_path("multilingual-e5-small", reader=False).name == (
+        "confidence-multilingual-e5-small-no-reader.json"
+    )
+    odd = calibration_path("/home/me/models/my model:v2/../x y")
+    assert odd.parent == MODELS and odd.name == "confidence-x_y.json"
+
+
+def test_an_embedder_without_its_own_confidence_model_gets_the_default_one_with_a_warning(caplog):
+    fallback = Calibration.load(model=FALLBACK_MODEL)
+    with caplog.at_level("WARNING", logger="qa.extraction"):
+        cal = Calibration.load(model="some-other-model-never-fitted")
+    assert cal.weights == fallback.weights and cal.model == FALLBACK_MODEL
+    assert "no confidence model was fitted for 'some-other-model-never-fitted'" in caplog.text
+    assert "--fit-calibration --model some-other-model-never-fitted" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="qa.extraction"):
+        full_precision = Calibration.load(model="all-MiniLM-L6-v2")  # QA_ONNX=0: the same model, no warning
+    assert full_precision.weights == fallback.weights and not caplog.text
+
+
+def test_turning_the_reader_off_switches_to_the_confidence_model_fitted_without_it(shared_bot):
+    off = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(read_sentences=0))
+    on = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(read_sentences=2))
+    assert off.calibration.weights == Calibration.load(model=FALLBACK_MODEL, reader=False).weights
+    assert on.calibration.weights == Calibration.load(model=FALLBACK_MODEL, reader=True).weights
+    assert off.calibration.weights != on.calibration.weights
 
 
 def test_candidates_are_the_sentences_of_the_hits_best_first(shared_bot):
