@@ -21,8 +21,9 @@ from qa.conversation import readings
 from qa.documents import list_corpus, no_documents_error, page_at
 from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
-from qa.extraction import Calibration, Extract, extract
+from qa.extraction import Calibration, Extract, extract, load_ranker
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
+from qa.ranking import Ranker
 from qa.reading import Reader, default_reader
 from qa.retrieval import Retriever
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
@@ -172,6 +173,7 @@ class QA:
         settings: AnswerSettings | None = None,
         calibration: Calibration | None = None,
         reader: Reader | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         if embedder.name != index.manifest.model or embedder.dim != index.manifest.dim:
             raise StaleIndexError(
@@ -182,6 +184,7 @@ class QA:
         self.embedder = embedder
         self.settings = settings or AnswerSettings()
         self.calibration = calibration or Calibration.load(model=embedder.name, reader=self.settings.read_sentences > 0)
+        self.ranker = ranker or load_ranker(embedder.name)
         self.retriever = Retriever(index)
         if reader is None and self.settings.read_sentences:
             reader = default_reader()
@@ -268,7 +271,9 @@ class QA:
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
         hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
-        return query, extract(question, query, qvec, hits, self.retriever, self.reader, settings.read_sentences)
+        return query, extract(
+            question, query, qvec, hits, self.retriever, self.reader, settings.read_sentences, self.ranker
+        )
 
     def answer(
         self,

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.extraction import FEATURES, calibration_path
+from qa import ranking
+from qa.extraction import COVERAGE_SLACK, FEATURES, SURE, calibration_path, candidates, ranker_path, scored_candidates
+from qa.ranking import Ranker
 
 
 def fit_logistic(
@@ -103,5 +105,49 @@ def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Pa
             "examples": len(yt),
         },
     }
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def collect_candidates(bot, questions: list[dict], contains) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per question: its 8 candidate sentences' features before reading, the reader's score of each, and
+    whether each holds a gold answer (`contains(text, gold)`). Every candidate is read, so that any order
+    of reading can be replayed."""
+    from qa.reading import default_reader
+
+    reader = bot.reader or default_reader()
+    rules = Ranker.rules()
+    out = []
+    for item in questions:
+        q = item["question"]
+        qvec = bot.embedder.encode_queries([q])[0]
+        hits = bot.retriever.search(q, qvec, bot.settings.candidates, bot.settings.retriever)
+        scored = scored_candidates(q, q, candidates(q, qvec, hits, bot.retriever), bot.retriever, rules)
+        if not scored:
+            continue
+        texts = [bot.index.texts[c.hit.chunk.source][c.start : c.end] for _, c, _, _ in scored]
+        x = np.array([f for *_, f in scored], dtype=np.float64)
+        reads = np.array([reader.read(q, [t])[0].score for t in texts])
+        y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in texts])
+        out.append((x, reads, y))
+    return out
+
+
+def fit_ranker_and_save(bot, train: list[dict], test: list[dict], source: str, contains, path: Path | None = None):
+    """Fit the sentence ranker for `bot`'s embedder on `train`, check it on `test`, write it; return the report."""
+    report = ranking.fit(
+        collect_candidates(bot, train, contains),
+        collect_candidates(bot, test, contains),
+        n_read=max(2, bot.settings.read_sentences),
+        coverage_slack=COVERAGE_SLACK,
+        sure=SURE,
+    )
+    report = {
+        "model": bot.embedder.name,
+        **report,
+        "fitted_on": f"{source}: {len(train)} questions of the even-numbered articles, their 8 candidate "
+        "sentences each; a sentence holding a gold answer is the one to put first",
+    }
+    path = path or ranker_path(bot.embedder.name)
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

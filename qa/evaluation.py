@@ -130,7 +130,9 @@ def _rank_of_answer(bot: QA, item: dict, mode: str) -> int | None:
 
 
 def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
-    variant = QA(bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration, bot.reader)
+    variant = QA(
+        bot.index, bot.embedder, replace(bot.settings, retriever=mode), bot.calibration, bot.reader, bot.ranker
+    )
     rows, latencies = [], []
     for item in questions:
         t0 = time.perf_counter()
@@ -257,7 +259,8 @@ def main(args) -> int:
         questions = load_questions(args.questions or DEFAULT_QUESTIONS)
         bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
     if getattr(args, "fit_calibration", False):
-        from qa.calibration import fit_and_save
+        from qa.calibration import fit_and_save, fit_ranker_and_save
+        from qa.extraction import load_ranker
 
         if not args.squad:
             raise SystemExit("--fit-calibration needs --squad")
@@ -265,6 +268,8 @@ def main(args) -> int:
         train_docs = set(articles[::2])
         train = [q for q in questions if q["source"] in train_docs]
         test = [q for q in questions if q["source"] not in train_docs]
+        print(json.dumps(fit_ranker_and_save(bot, train, test, Path(args.squad).name, contains)["held_out"], indent=1))
+        bot.ranker = load_ranker(embedder.name)
         report = fit_and_save(bot, train, test, Path(args.squad).name)
         print(json.dumps(report, indent=1))
         bot.calibration = Calibration.load(model=embedder.name, reader=settings.read_sentences > 0)

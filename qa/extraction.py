@@ -1,14 +1,15 @@
 """Stage 6: pick the words of the retrieved passages that answer the question.
 
-Every sentence of the retrieved chunks is scored against the question (dense
-similarity of its own vector, and how much of the question's weighted terms it
-and its passage contain). The span reader (`qa.reading`) reads the best few
-sentences; its score over "no answer here" adds to each one's, and in the
-sentence that wins, the reader's span is the extract when the reader thinks the
-sentence answers. Otherwise a typed span (`qa.spans`), or the clause window
-that carries the question's terms, or the sentence itself is. A confidence in
-[0, 1] comes from a logistic model over the same features, the reader's score
-among them.
+The best sentences of the retrieved chunks (by dense similarity of their own
+vectors and how much of the question's weighted terms they and their passages
+contain) are ordered by a fitted `qa.ranking.Ranker`. The span reader
+(`qa.reading`) reads the best few; the ranker orders them again with its scores,
+and in the sentence that wins, the reader's span is the extract when the reader
+thinks the sentence answers. Otherwise a typed span (`qa.spans`), or the clause
+window that carries the question's terms, or the sentence itself is. A
+confidence in [0, 1] comes from a logistic model over features of the winner,
+the reader's score among them. Both models are fitted per embedder and kept in
+`qa/models/`.
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.ranking import Ranker, sentence_features, with_reading
 from qa.reading import Reader, ReadSpan
 from qa.retrieval import Hit, Retriever
 from qa.spans import OTHER, best_span, classify
 from qa.text import terms
 
 log = logging.getLogger(__name__)
-_WARNED: set[tuple[str, bool]] = set()  # settings already warned about having no confidence model of their own
+_WARNED: set[tuple] = set()  # models already warned about having no confidence model or ranker of their own
 
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
 MODELS = Path(__file__).with_name("models")  # the fitted confidence models, one per embedder and reader setting
 FALLBACK_MODEL = "all-MiniLM-L6-v2+int8"  # whose confidence model serves an embedder without one of its own
-READER_WEIGHT = 0.2  # how much the reader's score (clipped to +-10) adds to a sentence's
-COVERAGE_SLACK = 0.15  # ... to a sentence holding at least the first one's question terms, less this
+COVERAGE_SLACK = 0.15  # the reader's score counts for a sentence holding the first one's question terms, less this
 SURE = 3.0  # once the first sentence's reader score reaches this, the others are not read (same answers, less time)
 FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage", "reader")
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
@@ -112,6 +113,32 @@ def calibration_path(model: str, reader: bool = True) -> Path:
     return MODELS / f"confidence-{slug(model)}{'' if reader else '-no-reader'}.json"
 
 
+def ranker_path(model: str) -> Path:
+    """Where the sentence ranker fitted for embedder `model` is kept."""
+    return MODELS / f"ranker-{slug(model)}.json"
+
+
+def load_ranker(model: str = FALLBACK_MODEL) -> Ranker:
+    """The sentence ranker fitted for embedder `model`; another embedder gets FALLBACK_MODEL's, with a warning."""
+    path = ranker_path(model)
+    if not path.is_file():
+        same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
+        if not same_model and ("ranker", model) not in _WARNED:
+            _WARNED.add(("ranker", model))
+            log.warning(
+                "no sentence ranker was fitted for %r; using %r's (fit one: qa eval --squad FILE "
+                "--fit-calibration --model %s)",
+                model,
+                FALLBACK_MODEL,
+                model,
+            )
+        path = ranker_path(FALLBACK_MODEL)
+    if not path.is_file():  # none fitted at all (a fresh fit is about to make one): the hand-set rules
+        log.warning("no sentence ranker in %s; ordering sentences by the hand-set rules", MODELS)
+        return Ranker.rules()
+    return Ranker.load(path)
+
+
 def slug(model: str) -> str:
     """A model name or path as a plain file name part."""
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", Path(model).name) or "model"
@@ -176,30 +203,51 @@ def _clip(score: float) -> float:
     return max(-10.0, min(10.0, score))
 
 
-def _reread(question: str, scored: list, n: int, reader: Reader, retriever: Retriever) -> tuple[list, ReadSpan]:
-    """Re-rank the best `n` of `scored` (key, candidate, typed span) with the reader; the winner's reading.
+def _reread(
+    question: str, scored: list, n: int, reader: Reader, retriever: Retriever, ranker: Ranker
+) -> tuple[list, ReadSpan]:
+    """Read the best `n` of `scored` (key, candidate, typed span, features); re-rank all with `ranker.after`.
 
     A sentence is not read when its score could not change the choice (it lacks the first
     one's question terms, or even the reader's highest score would not lift it to the top)
-    or when the reader is already sure of the first (score >= SURE).
+    or when the reader is already sure of the first (score >= SURE). Unread sentences keep
+    a reader score of 0. Returns the re-ranked list and the winner's reading.
     """
     texts = retriever.index.texts
-    top = scored[:n]
     read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
-    reads = {0: read(top[0][1])}
-    totals = [top[0][0] + READER_WEIGHT * _clip(reads[0].score)]
+    reads = {0: read(scored[0][1])}
+    feats = [f for *_, f in scored]
+    feats[0] = with_reading(feats[0], reads[0].score)
+    totals = [ranker.score(feats[0], True)] + [ranker.score(f, True) for f in feats[1:]]
     # a sentence that lacks question terms the first one has (locker "1234") can't win on the reader alone
-    floor = top[0][1].coverage - COVERAGE_SLACK
-    for i, (key, cand, _) in enumerate(top[1:], 1):
-        if cand.coverage < floor or key + READER_WEIGHT * 10 <= max(totals) or reads[0].score >= SURE:
-            totals.append(key)  # not read: it gets no reader bonus, or could not win with one, or no need
-            continue
+    floor = scored[0][1].coverage - COVERAGE_SLACK
+    for i in range(1, min(n, len(scored))):
+        cand = scored[i][1]
+        if cand.coverage < floor or reads[0].score >= SURE or ranker.best_after_reading(feats[i]) <= max(totals):
+            continue  # not read: it gets no reader score, or could not win with one, or no need
         reads[i] = read(cand)
-        totals.append(key + READER_WEIGHT * _clip(reads[i].score))
-    order = sorted(range(len(top)), key=lambda i: totals[i], reverse=True)
+        feats[i] = with_reading(feats[i], reads[i].score)
+        totals[i] = ranker.score(feats[i], True)
+    order = sorted(range(len(scored)), key=lambda i: totals[i], reverse=True)
     if order[0] not in reads:
-        reads[order[0]] = read(top[order[0]][1])
-    return [(totals[i], *top[i][1:]) for i in order] + scored[n:], reads[order[0]]
+        reads[order[0]] = read(scored[order[0]][1])
+    return [(totals[i], *scored[i][1:3], feats[i]) for i in order], reads[order[0]]
+
+
+def scored_candidates(question: str, query: str, ranked: list[Candidate], retriever: Retriever, ranker: Ranker):
+    """The best 8 of `ranked` as (score before reading, candidate, typed span, features), best first."""
+    qtype = classify(question)
+    typed = qtype.kind != OTHER or qtype.plural
+    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    scored = []
+    for cand in ranked[:8]:
+        text = retriever.index.texts[cand.hit.chunk.source]
+        span = best_span(question, text, cand.start, cand.end, idf=idf, context=query) if typed else None
+        names = name_coverage(question, text[cand.start : cand.end], cand.hit.chunk.heading)
+        feats = sentence_features(cand, span is not None, names)
+        scored.append((ranker.score(feats, False), cand, span, feats))
+    scored.sort(key=lambda x: x[0], reverse=True)
+    return scored
 
 
 def extract(
@@ -210,29 +258,24 @@ def extract(
     retriever: Retriever,
     reader: Reader | None = None,
     read_sentences: int = 0,
+    ranker: Ranker | None = None,
 ) -> Extract | None:
     """Pick the sentence and the words in it that answer `question` (made whole as `query`).
 
-    With a `reader`, the best `read_sentences` sentences are re-ranked by its score (`_reread`).
+    `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
+    the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
     """
+    ranker = ranker or Ranker.rules()
     ranked = candidates(query, qvec, hits, retriever)
     if not ranked:
         return None
     typed_question = question if query.startswith(question) else query
+    scored = scored_candidates(typed_question, query, ranked, retriever, ranker)
     qtype = classify(typed_question)
-    typed = qtype.kind != OTHER or qtype.plural
-    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
-    scored = []
-    for cand in ranked[:8]:
-        text = retriever.index.texts[cand.hit.chunk.source]
-        span = best_span(typed_question, text, cand.start, cand.end, idf=idf, context=query) if typed else None
-        names = name_coverage(typed_question, text[cand.start : cand.end], cand.hit.chunk.heading)
-        scored.append((cand.score + (0.15 if span else 0.0) + 0.2 * names, cand, span))
-    scored.sort(key=lambda x: x[0], reverse=True)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(typed_question, scored, read_sentences, reader, retriever)
-    key, best, span = scored[0]
+        scored, read = _reread(typed_question, scored, read_sentences, reader, retriever, ranker)
+    key, best, span, _ = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
     if read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
@@ -260,7 +303,9 @@ def extract(
         name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
         _clip(read.score) / 10 if read is not None else 0.0,
     )
-    order = [best] + [c for c in ranked if c is not best]
+    first = [c for _, c, *_ in scored]
+    taken = {id(c) for c in first}
+    order = first + [c for c in ranked if id(c) not in taken]
     return Extract(best, start, end, feats, tuple(order))
 
 
