@@ -77,8 +77,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fit-calibration",
         action="store_true",
-        help="with --squad: refit the confidence model for this model and reader setting "
-        "(qa/models/confidence-*.json) before measuring",
+        help="with --squad: refit the sentence ranker and the confidence model for this model and reader "
+        "setting (qa/models/ranker-*.json, confidence-*.json) before measuring",
     )
     _reader(p)
     _paths(p)
