@@ -245,15 +245,26 @@ def candidate_questions(chunks: Iterable) -> list[str]:
     return [question for question, _ in _candidates(chunks)]
 
 
+EXAMPLE_CHUNKS = 300  # chunks read for example questions, spread over the corpus (a big one is never read whole)
+
+
+def spread(chunks, k: int = EXAMPLE_CHUNKS) -> list:
+    """At most `k` of `chunks`, evenly spaced from the first (all of them when there are no more)."""
+    n = len(chunks)
+    return [chunks[i * n // k] for i in range(k)] if n > k else list(chunks)
+
+
 def example_questions(bot, n: int = 4, min_confidence: float = 0.8, max_tries: int = 40) -> list[str]:
     """Up to `n` questions about the indexed corpus that `bot` answers (found=True), checked by asking.
 
     Preferred: answers found with `min_confidence` whose sentence names what the
-    question asks about; then any other found answers, in candidate order.
+    question asks about; then any other found answers, in candidate order. Names
+    are taken from at most EXAMPLE_CHUNKS chunks spread over the corpus, so that a
+    chat over a million chunks starts as fast as one over a few.
     """
     good: list[str] = []
     other: list[str] = []
-    for question, name in _candidates(bot.index.chunks)[:max_tries]:
+    for question, name in _candidates(spread(bot.index.chunks))[:max_tries]:
         try:
             answer = bot.answer(question)
         except QAError:  # a candidate the bot refuses is no example; a bug is not hidden here

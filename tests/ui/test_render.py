@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -22,6 +23,7 @@ from ui.render import (
     render_passage,
     render_source,
     source_rows,
+    spread,
     upload_rows,
 )
 
@@ -294,6 +296,30 @@ def test_candidate_questions_come_from_names_then_headings():
     assert {"What is Comfort Model?", "What is SenseTime?", "What is SenseNova?"} <= set(questions)
     assert questions[-2:] == ["What does the document say about Vision?", "What does the document say about Race?"]
     assert candidate_questions([]) == []
+
+
+class CountingChunks(Sequence):
+    """A corpus of `n` chunks that counts which ones are read."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.read = n, set()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        if not isinstance(i, int) or not 0 <= i < self.n:
+            raise IndexError(i)
+        self.read.add(i)
+        return SimpleNamespace(text=f"Company{i} Holdings launched the model Alpha{i}.", heading="")
+
+
+@pytest.mark.parametrize("n", [1, 299, 300, 301, 1_000_000])
+def test_example_names_come_from_at_most_300_chunks_spread_over_the_corpus(n):
+    chunks = CountingChunks(n)
+    picked = spread(chunks)
+    assert len(picked) == min(n, 300) == len(chunks.read)
+    assert 0 in chunks.read and (n == 1 or max(chunks.read) >= n * 299 // 300), "from the first to near the last"
 
 
 def test_highlight_on_blank_space_marks_nothing():
