@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,31 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_HASHED: dict[tuple, str] = {}  # (file, device, inode, size, mtime, ctime) -> SHA-256, for files hashed here
+_HASHED_MAX = 200_000
+_RACY_NS = 2_000_000_000  # a file changed less than this long ago is hashed every time (timestamps are coarse)
+
+
 def sha256_file(path: Path) -> str:
+    """The file's SHA-256, streamed; a file unchanged since this process hashed it is not read again.
+
+    "Unchanged" means the same file (device and inode), size, modification and
+    status-change times: `qa add` lists the corpus to refuse duplicates and then
+    again to index, and the chat re-scans the same folder, without hashing every
+    document twice. As in git, a file changed in the last 2 seconds is never taken
+    from memory: two writes within one clock tick can leave the same timestamps.
+    """
+    st = path.stat()
+    key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key in _HASHED:
+        return _HASHED[key]
     with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _RACY_NS:
+        if len(_HASHED) >= _HASHED_MAX:
+            _HASHED.clear()
+        _HASHED[key] = digest
+    return digest
 
 
 def _size_limit_reason(size: int, limit: int) -> str:

@@ -162,3 +162,45 @@ def test_scan_of_a_missing_folder_is_an_error(tmp_path):
 
 def test_sha256_bytes():
     assert documents.sha256_bytes(b"abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def _counting_opens(monkeypatch) -> list:
+    opened = []
+    real = documents.Path.open
+
+    def counting(self, *args, **kwargs):
+        opened.append(self.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(documents.Path, "open", counting)
+    return opened
+
+
+def test_an_unchanged_file_is_hashed_once_per_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(documents, "_RACY_NS", 0)  # timestamps count as settled at once
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"alpha beta")
+    opened = _counting_opens(monkeypatch)
+    first = documents.sha256_file(path)
+    assert documents.sha256_file(path) == first == hashlib.sha256(b"alpha beta").hexdigest()
+    assert opened == ["a.txt"], "read once"
+
+
+def test_a_file_rewritten_with_the_same_size_and_mtime_is_hashed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(documents, "_RACY_NS", 0)
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"alpha beta")
+    mtime = path.stat().st_mtime_ns
+    assert documents.sha256_file(path) == hashlib.sha256(b"alpha beta").hexdigest()
+    path.write_bytes(b"gamma delt")  # same size
+    os.utime(path, ns=(mtime, mtime))  # the old modification time put back: the status-change time moves
+    assert documents.sha256_file(path) == hashlib.sha256(b"gamma delt").hexdigest()
+
+
+def test_a_file_changed_in_the_last_seconds_is_always_read(tmp_path, monkeypatch):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"alpha beta")
+    opened = _counting_opens(monkeypatch)
+    documents.sha256_file(path)
+    documents.sha256_file(path)
+    assert opened == ["a.txt", "a.txt"], "timestamps this fresh may hide a second write"
