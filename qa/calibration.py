@@ -1,4 +1,6 @@
-"""Fit the confidence model: P(the documents answer the question) from the extraction features.
+"""Fit what answers are scored with: the confidence model and the sentence ranker (`qa.ranking`).
+
+The confidence model is P(the documents answer the question) from the extraction features.
 
 Labelled data comes from a SQuAD-format set: each question asked against the
 whole corpus gives features labelled 1 (its article answers it). Asked again
@@ -7,6 +9,9 @@ topic) and with its whole article left out (easy), it gives features labelled
 0: the documents no longer answer it. The two negative kinds weigh half each.
 A logistic regression (L2, fitted by Newton's method) maps features to a
 probability; `found` is that probability reaching the threshold.
+
+The ranker is fitted on every question's 8 candidate sentences, each read by the
+span reader, labelled by whether it holds a gold answer (`collect_candidates`).
 """
 
 from __future__ import annotations

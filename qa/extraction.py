@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.ranking import Ranker, sentence_features, with_reading
+from qa.ranking import Ranker, reader_feature, sentence_features, with_reading
 from qa.reading import Reader, ReadSpan
 from qa.retrieval import Hit, Retriever
 from qa.spans import OTHER, best_span, classify
@@ -199,10 +199,6 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
     return len(names & set(terms(sentence + " " + heading))) / len(names)
 
 
-def _clip(score: float) -> float:
-    return max(-10.0, min(10.0, score))
-
-
 def _reread(
     question: str, scored: list, n: int, reader: Reader, retriever: Retriever, ranker: Ranker
 ) -> tuple[list, ReadSpan]:
@@ -301,7 +297,7 @@ def extract(
         margin,
         1.0 if qtype.strict and span is None else 0.0,
         name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
-        _clip(read.score) / 10 if read is not None else 0.0,
+        reader_feature(read.score) if read is not None else 0.0,
     )
     first = [c for _, c, *_ in scored]
     taken = {id(c) for c in first}

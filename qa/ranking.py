@@ -33,9 +33,14 @@ def sentence_features(cand, typed_span: bool, names: float) -> list[float]:
     return [cand.dense, cand.coverage, cand.context, cand.hit.dense, 1.0 if typed_span else 0.0, names, 0.0, 0.0]
 
 
+def reader_feature(score: float) -> float:
+    """The reader's score (best span over "no answer") clipped to +-10 and scaled to +-1."""
+    return max(-10.0, min(10.0, score)) / 10
+
+
 def with_reading(features: list[float], score: float) -> list[float]:
-    """The features once the reader has read the sentence (its score clipped to +-10, scaled to +-1)."""
-    return [*features[:READER_AT], max(-10.0, min(10.0, score)) / 10, 1.0]
+    """The features once the reader has read the sentence."""
+    return [*features[:READER_AT], reader_feature(score), 1.0]
 
 
 @dataclass(frozen=True)
