@@ -81,19 +81,9 @@ class Calibration:
             tried = [
                 calibration_path(m, r) for m, r in ((model, reader), (FALLBACK_MODEL, reader), (FALLBACK_MODEL, True))
             ]
-            path = next((p for p in tried if p.is_file()), tried[-1])
-            same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
-            if path != tried[0] and not (same_model and path == tried[1]) and (model, reader) not in _WARNED:
-                _WARNED.add((model, reader))
-                log.warning(
-                    "no confidence model was fitted for %r%s; using %s, so confidences mean less "
-                    "(fit one: qa eval --squad FILE --fit-calibration --model %s%s)",
-                    model,
-                    "" if reader else " without the reader",
-                    path.name,
-                    model,
-                    "" if reader else " --read-sentences 0",
-                )
+            hint = "" if reader else " --read-sentences 0"
+            path = _fitted(tried, model, "confidence model" + ("" if reader else " without the reader"), hint)
+            path = path or tried[-1]  # none at all: the error below names the missing file
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]), model=d.get("model"))
 
@@ -120,23 +110,34 @@ def ranker_path(model: str) -> Path:
 
 def load_ranker(model: str = FALLBACK_MODEL) -> Ranker:
     """The sentence ranker fitted for embedder `model`; another embedder gets FALLBACK_MODEL's, with a warning."""
-    path = ranker_path(model)
-    if not path.is_file():
-        same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
-        if not same_model and ("ranker", model) not in _WARNED:
-            _WARNED.add(("ranker", model))
-            log.warning(
-                "no sentence ranker was fitted for %r; using %r's (fit one: qa eval --squad FILE "
-                "--fit-calibration --model %s)",
-                model,
-                FALLBACK_MODEL,
-                model,
-            )
-        path = ranker_path(FALLBACK_MODEL)
-    if not path.is_file():  # none fitted at all (a fresh fit is about to make one): the hand-set rules
+    path = _fitted([ranker_path(model), ranker_path(FALLBACK_MODEL)], model, "sentence ranker")
+    if path is None:  # none fitted at all (a fresh fit is about to make one): the hand-set rules
         log.warning("no sentence ranker in %s; ordering sentences by the hand-set rules", MODELS)
         return Ranker.rules()
     return Ranker.load(path)
+
+
+def _fitted(tried: list[Path], model: str, what: str, hint: str = "") -> Path | None:
+    """The first file of `tried` that exists: the model's own first, then FALLBACK_MODEL's.
+
+    Warns once when it is not the model's own (MiniLM's full-precision and int8 forms
+    share theirs): its scores then mean less.
+    """
+    path = next((p for p in tried if p.is_file()), None)
+    same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
+    own = path == tried[0] or (same_model and path == tried[1])
+    if path is not None and not own and (what, model) not in _WARNED:
+        _WARNED.add((what, model))
+        log.warning(
+            "no %s was fitted for %r; using %s, so its scores mean less "
+            "(fit one: qa eval --squad FILE --fit-calibration --model %s%s)",
+            what,
+            model,
+            path.name,
+            model,
+            hint,
+        )
+    return path
 
 
 def slug(model: str) -> str:
