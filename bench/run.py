@@ -69,8 +69,9 @@ def warm_with_busy_core(repeat: int) -> dict:
     return row
 
 
-def warm(repeat: int, read_sentences: int | None = None) -> dict:
-    """Latency of `answer()` over the bundled questions; `read_sentences` set: a `QA` with that reader setting."""
+def warm(repeat: int, read_sentences: int | None = None, chinese: bool = False) -> dict:
+    """Latency of `answer()` over the bundled questions in English (`chinese`: the Chinese ones, the dictionary
+    loaded by the warm-up question); `read_sentences` set: a `QA` with that reader setting."""
     setup = (
         "from qa import answer"
         if read_sentences is None
@@ -81,7 +82,8 @@ def warm(repeat: int, read_sentences: int | None = None) -> dict:
 import json, statistics, time
 {setup}
 from qa.evaluation import load_questions
-qs = [q for q in load_questions({str(ROOT / "eval" / "bundled_questions.jsonl")!r}) if q['type'] != 'zh']
+qs = [q for q in load_questions({str(ROOT / "eval" / "bundled_questions.jsonl")!r})
+      if q['type'].startswith('zh') == {chinese}]
 answer(qs[0]['question'])
 lat = []
 for _ in range({repeat}):
@@ -182,6 +184,9 @@ def main() -> int:
     if "warm" in groups:
         rows["warm answer, bundled corpus"] = warm(max(1, args.repeat // 2))
         rows["warm answer, bundled corpus, span reader off (--read-sentences 0)"] = warm(max(1, args.repeat // 2), 0)
+        rows["warm answer, bundled corpus, Chinese questions (read twice: as they are and in English)"] = warm(
+            max(1, args.repeat // 2), chinese=True
+        )
         if len(os.sched_getaffinity(0)) > 1:
             rows["warm answer, bundled corpus, other core busy"] = warm_with_busy_core(max(1, args.repeat // 2))
     if "gradio" in groups:

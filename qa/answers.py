@@ -44,6 +44,8 @@ class Answer:
     extract that does (≤ 300 characters) and `source`/`start`/`end` locate it.
     When not found, `text` is '' and `quotes` are the nearest passages.
     `confidence` is in [0, 1]; `found` is `confidence >= threshold`.
+    `translation` is the English reading a Chinese question was answered through
+    (qa/translation.py), '' when it was read as it is.
     """
 
     question: str
@@ -56,6 +58,7 @@ class Answer:
     end: int | None = None
     sentence: str = ""
     query: str = ""
+    translation: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -28,6 +28,7 @@ from qa.reading import Reader, default_reader
 from qa.retrieval import Retriever
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
+from qa.translation import Glossary, default_glossary, has_han
 from qa.uploads import Added, add_files, remove_file
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class QA:
         calibration: Calibration | None = None,
         reader: Reader | None = None,
         ranker: Ranker | None = None,
+        glossary: Glossary | None = None,
     ) -> None:
         if embedder.name != index.manifest.model or embedder.dim != index.manifest.dim:
             raise StaleIndexError(
@@ -189,6 +191,7 @@ class QA:
         if reader is None and self.settings.read_sentences:
             reader = default_reader()
         self.reader = reader
+        self.glossary = glossary  # CC-CEDICT, loaded on the first Chinese question when not given
         self._lock = threading.Lock()
 
     @classmethod
@@ -257,15 +260,29 @@ class QA:
         return self._read(question, history, exclude, settings or self.settings)
 
     def _read(self, question: str, history, exclude, settings: AnswerSettings) -> tuple[str, Extract | None]:
-        """Read every likely query of a question (see `readings`); keep the most confident one."""
+        """Read every likely query of a question (see `readings`, and `translation` for Chinese); keep the most
+        confident one."""
+        queries = readings(question, history)
+        english = self._english(question) if settings.translate else None
+        if english:
+            queries.append(english)
         best: tuple[str, Extract | None] | None = None
         top = -1.0
-        for query in readings(question, history):
+        for query in queries:
             got = self._read_query(question, query, exclude, settings)
             confidence = self.calibration.confidence(got[1].features) if got[1] is not None else 0.0
             if confidence > top:
                 best, top = got, confidence
         return best
+
+    def _english(self, question: str) -> str | None:
+        """A Chinese question read as English in the documents' words (None for other questions)."""
+        if not has_han(question):
+            return None
+        self.glossary = self.glossary or default_glossary()
+        if self.glossary is None:
+            return None
+        return self.glossary.translate(question, lambda term: self.retriever.lexical.idf(term) is not None)
 
     def _read_query(self, question: str, query: str, exclude, settings) -> tuple[str, Extract | None]:
         with self._lock:
@@ -302,8 +319,12 @@ class QA:
         best = got.candidate
         doc = self.index.texts[best.hit.chunk.source]
         quotes = self._quotes(got.ranked, settings.top_k, (got.start, got.end) if found else None)
+        translation = query if has_han(question) and not has_han(query) else ""
         if not found:
-            return Answer(question, False, "", confidence, quotes, sentence=doc[best.start : best.end], query=query)
+            sentence = doc[best.start : best.end]
+            return Answer(
+                question, False, "", confidence, quotes, sentence=sentence, query=query, translation=translation
+            )
         return Answer(
             question=question,
             found=True,
@@ -315,6 +336,7 @@ class QA:
             end=got.end,
             sentence=doc[best.start : best.end],
             query=query,
+            translation=translation,
         )
 
     def _quotes(self, ranked, k: int, highlight: tuple[int, int] | None) -> tuple[Quote, ...]:

@@ -93,6 +93,13 @@ def _reader(p) -> None:
         metavar="N",
         help="best sentences the span reader reads (default 2; 0: no reader, rules only)",
     )
+    p.add_argument(
+        "--no-translate",
+        dest="translate",
+        action="store_false",
+        default=None,
+        help="read a Chinese question only as it is, not also as English word by word (CC-CEDICT)",
+    )
 
 
 def _settings(args):
@@ -108,6 +115,8 @@ def _settings(args):
         answer_kwargs["retriever"] = args.retriever
     if getattr(args, "read_sentences", None) is not None:
         answer_kwargs["read_sentences"] = args.read_sentences
+    if getattr(args, "translate", None) is not None:
+        answer_kwargs["translate"] = args.translate
     chunk_kwargs = {}
     if getattr(args, "max_chars", None) is not None:
         chunk_kwargs["max_chars"] = args.max_chars
@@ -199,6 +208,8 @@ def format_answer(a) -> str:
         lines.append(f"Not found in the documents (confidence {a.confidence:.2f}).")
         if a.quotes:
             lines.append("Nearest passages, which may not answer it:")
+    if a.translation:
+        lines.insert(1, f"  (read in English, word by word, as: {a.translation})")
     for i, q in enumerate(a.quotes, 1):
         lines.append("")
         lines.append(f"[{i}] {q.citation()}")

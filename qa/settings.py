@@ -47,6 +47,7 @@ class AnswerSettings:
     threshold: float = 0.5
     max_question_chars: int = 2000
     read_sentences: int = 2  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
+    translate: bool = True  # also read a Chinese question as English, word by word (qa/translation.py)
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
@@ -64,6 +65,8 @@ class AnswerSettings:
                 f"read_sentences must be an integer from 0 to candidates ({self.candidates}), "
                 f"got {self.read_sentences!r}"
             )
+        if not isinstance(self.translate, bool):
+            raise ConfigError(f"translate must be true or false, got {self.translate!r}")
         if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
             raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")
 

@@ -14,6 +14,7 @@ from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import QuestionError, StaleIndexError
 from qa.index import read_manifest
 from qa.settings import BASE_MODEL, AnswerSettings, ChunkSettings
+from qa.translation import Glossary
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
 
 FACTS = [
@@ -360,3 +361,24 @@ def test_a_corpus_without_any_sentence_fails_cleanly(tmp_path, fake_embedder):
         return
     answer = bot.answer("What is on the shopping list?")
     assert answer.found is False
+
+
+GLOSSARY = Glossary.from_records(
+    [("誰", "谁", "shei2", ["who"]), ("創立", "创立", "chuang4 li4", ["to establish", "to found"])]
+)
+
+
+def test_a_chinese_question_is_also_read_in_english(shared_bot, shared_corpus):
+    bot = QA(shared_bot.index, shared_bot.embedder, glossary=GLOSSARY)
+    answer = bot.answer("谁创立了Acme Robotics？")
+    assert answer.translation == answer.query == "who is found Acme Robotics?"
+    assert answer.found and "Jane Doe" in answer.text
+    assert_verifiable(answer, shared_corpus)
+    english = bot.answer("Who founded Acme Robotics?")
+    assert english.translation == "" and english.query == "Who founded Acme Robotics?"
+
+
+def test_translation_can_be_turned_off(shared_bot):
+    bot = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(translate=False), glossary=GLOSSARY)
+    answer = bot.answer("谁创立了Acme Robotics？")
+    assert answer.translation == "" and answer.query == "谁创立了Acme Robotics？"

@@ -357,3 +357,15 @@ def test_index_type_option(indexed, capsys):
     assert read_manifest(index).vector_index["type"] == "hnsw"
     code, out, _ = run(capsys, "ask", "Who founded Acme Robotics?", "--index", str(index))
     assert code == 0 and "Jane Doe" in out
+
+
+def test_ask_in_chinese_shows_the_english_reading(indexed, capsys):
+    """The real CC-CEDICT reads the question; --no-translate reads it only as it is."""
+    _, index = indexed
+    code, out, _ = run(capsys, "ask", "谁创立了Acme Robotics？", "--index", str(index))
+    assert code == 0
+    lines = out.splitlines()
+    assert "Jane Doe" in lines[0]
+    assert lines[1].startswith("  (read in English, word by word, as: who is ") and "Acme Robotics?" in lines[1]
+    code, out, _ = run(capsys, "ask", "谁创立了Acme Robotics？", "--index", str(index), "--no-translate")
+    assert code == 0 and "read in English" not in out

@@ -174,6 +174,12 @@ CASES = [
         ["read_sentences", "-1", "from 0"],
     ),
     (
+        'AnswerSettings(translate="yes")',
+        lambda c: AnswerSettings(translate="yes"),
+        ConfigError,
+        ["translate", "true or false", "'yes'"],
+    ),
+    (
         "AnswerSettings(max_question_chars=5)",
         lambda c: AnswerSettings(max_question_chars=5),
         ConfigError,

@@ -195,6 +195,9 @@ def test_summarize_handmade_rows():
         },
         {"id": "c", "type": "unanswerable", "found": False},
         {"id": "d", "type": "unanswerable", "found": True},
+        # Chinese questions: by type only, never in the headline figures
+        {"id": "z1", "type": "zh", "found": True, "correct": True, "hit3": True, "f1": 1.0, "em": 1.0},
+        {"id": "z2", "type": "zh-unanswerable", "found": True},
     ]
     s = summarize({"rows": rows, "latencies": [0.010, 0.020, 0.030, 0.040]})
     assert s["questions"] == 4
@@ -208,7 +211,8 @@ def test_summarize_handmade_rows():
     assert s["mrr@10"] == pytest.approx((1 + 1 / 4) / 2, abs=1e-3)
     assert s["recall_curve"] == [0.5, 0.5, 0.5] + [1.0] * 7  # recall@1..@10: ranks 1 and 4
     assert s["p50_ms"] == 25.0
-    assert s["accuracy_by_type"] == {"fact": 0.5}
+    # a type without answers counts its abstentions
+    assert s["accuracy_by_type"] == {"fact": 0.5, "unanswerable": 0.5, "zh": 1.0, "zh-unanswerable": 0.0}
 
 
 def test_evaluate_runs_every_retriever_on_the_same_questions(shared_index, shared_corpus, capsys):

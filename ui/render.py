@@ -154,6 +154,8 @@ def render_answer(answer: Answer, texts: Mapping[str, str] | None = None) -> str
         parts = [f"{NOT_FOUND} ({confidence})"]
         if answer.quotes:
             parts += [NEAREST, *_quotes(answer.quotes, False, texts)]
+    if answer.translation:
+        parts.insert(1, f"_Read in English, word by word, as: {escape(answer.translation)}_")
     return "\n\n".join(parts)
 
 

