@@ -57,6 +57,13 @@ def test_answer_is_highlighted_with_its_citation_and_opens_in_its_document(page)
         page.screenshot(path=os.environ["QA_SCREENSHOT"])
 
 
+def test_a_chinese_question_is_answered_with_the_articles_words_and_says_how_it_was_read(page):
+    reply = ask(page, "腾讯的大模型叫什么？")
+    assert "HunYuan" in reply.locator("strong").first.inner_text()
+    assert "HunYuan" in reply.locator("blockquote mark").first.inner_text()
+    assert "Read in English, word by word, as: what is Tencent big model?" in reply.inner_text()
+
+
 def test_an_unanswerable_question_says_not_found_and_shows_the_nearest_passages(page):
     reply = ask(page, "What is the boiling point of mercury in Kelvin?")
     text = reply.inner_text()
