@@ -6,7 +6,9 @@ int8 ONNX file in `qa/models/` and run by onnxruntime on one thread. It reads
 "[CLS] question [SEP] text [SEP]" and scores every token as the start and the
 end of the answer; [CLS] stands for "this text does not answer". A span's
 `score` is its start + end logit less [CLS]'s: above zero, the reader thinks the
-text answers and these are the words.
+text answers and these are the words. A best span made only of the question's own
+words is passed over for the next best that is not (on SQuAD, 105 of 4,788 such
+spans held the answer 19% of the time; answer accuracy 0.605 -> 0.610).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.text import terms
 
 MODELS = Path(__file__).with_name("models")
 MAX_QUESTION_TOKENS = 48
 MAX_TOKENS = 192
 MAX_ANSWER_TOKENS = 30
 _CLS, _SEP = 101, 102
+NBEST = 20  # spans tried when the best one only restates the question
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,27 @@ class Reader:
         pair = s[:, None] + e[None, :]
         i, j = np.indices(pair.shape)
         pair = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), pair, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
         null = float(start[0, 0] + end[0, 0])
+        a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+        if self._restates(question, text[offsets[a][0] : offsets[b][1]]):
+            a, b = self._answering(question, text, pair, offsets) or (a, b)
         return ReadSpan(int(offsets[a][0]), int(offsets[b][1]), float(pair[a, b]) - null)
+
+    @staticmethod
+    def _restates(question: str, span: str) -> bool:
+        """Whether a span holds only the question's own words ("Lingxin Intelligent Company" for "Who
+        founded Lingxin Intelligent Company?"): that is not an answer to it."""
+        said = terms(span)
+        return bool(said) and set(said) <= set(terms(question))
+
+    def _answering(self, question: str, text: str, pair: np.ndarray, offsets) -> tuple[int, int] | None:
+        """The best of the next `NBEST` spans that does not restate the question; None if all do."""
+        top = np.argpartition(pair, -NBEST, axis=None)[-NBEST:] if pair.size > NBEST else np.arange(pair.size)
+        for k in top[np.argsort(pair.reshape(-1)[top])[::-1]]:
+            a, b = np.unravel_index(int(k), pair.shape)
+            if np.isfinite(pair[a, b]) and not self._restates(question, text[offsets[a][0] : offsets[b][1]]):
+                return int(a), int(b)
+        return None
 
 
 @functools.lru_cache(maxsize=1)

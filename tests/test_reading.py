@@ -156,3 +156,40 @@ def test_a_sure_first_sentence_spares_reading_the_others(lockers, monkeypatch):
     monkeypatch.setattr(bot.reader, "read", lambda question, texts: calls.append(texts) or real(question, texts))
     assert bot.answer(q).text == "March 2021"
     assert calls == [[LOCKERS["c.txt"].strip()]], "only the first sentence was read"
+
+
+@pytest.mark.parametrize(
+    ("span", "restates"),
+    [
+        ("Lingxin Intelligent Company", True),
+        ("the Lingxin company", True),  # stopwords and word forms aside, only the question's words
+        ("Huang Minlie", False),
+        ("Lingxin, founded by Huang Minlie", False),
+        ("the", False),  # no content words at all: not a restatement
+    ],
+)
+def test_a_span_of_only_the_questions_words_restates_it(span, restates):
+    assert Reader._restates("Who founded Lingxin Intelligent Companies?", span) is restates
+
+
+def test_a_restating_best_span_gives_way_to_the_next_that_answers(reader):
+    question = "Who founded Lingxin Intelligent Company?"
+    text = "Lingxin Intelligent Company was founded by Huang Minlie."
+    _, _, _, _, ctx = reader._features(question, [text])
+    offsets = ctx[0][1]
+    n = len(offsets)
+    pair = np.full((n, n), -np.inf)
+
+    def span(words: str) -> tuple[int, int]:  # the tokens that cover `words` exactly
+        lo = text.index(words)
+        first = next(i for i, (a, _) in enumerate(offsets) if a == lo)
+        last = next(i for i, (_, b) in enumerate(offsets) if b == lo + len(words))
+        return first, last
+
+    pair[span("Lingxin Intelligent Company")] = 9.0  # the question's own words, scored best
+    pair[span("Huang Minlie")] = 7.0
+    pair[span("founded by Huang Minlie")] = 5.0
+    a, b = reader._answering(question, text, pair, offsets)
+    assert text[offsets[a][0] : offsets[b][1]] == "Huang Minlie"
+    pair[span("Huang Minlie")] = pair[span("founded by Huang Minlie")] = -np.inf
+    assert reader._answering(question, text, pair, offsets) is None  # nothing else: the caller keeps the best
