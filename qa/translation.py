@@ -38,7 +38,7 @@ _SEE = re.compile(r"^see (?:also )?([^\s|\[]+)(?:\|([^\s\[]+))?")
 MAX_WORD = 8  # characters; longer dictionary entries are idioms and names no question needs whole
 MAX_NAME = 4  # characters: a person's name, or a company's short name
 
-# question words and the English that leads the gloss
+# question words and the English that leads the gloss (in simplified characters: see Glossary.plain)
 QUESTION_WORDS = {
     "什么时候": "when did",
     "何时": "when did",
@@ -61,10 +61,6 @@ QUESTION_WORDS = {
 FUNCTION_WORDS = frozenset(
     "的 了 是 吗 呢 吧 啊 叫 在 和 与 及 把 被 对 从 由 为 有 个 这 那 来 将 也 都 就 之 于 请 问 地 得 着".split()
 )
-
-
-def _content(word: str) -> bool:
-    return word not in FUNCTION_WORDS and word not in QUESTION_WORDS
 
 
 def has_han(text: str) -> bool:
@@ -97,19 +93,25 @@ class Entry:
 class Glossary:
     """Chinese words with their pinyin and English senses; load once with `Glossary.load()`."""
 
-    def __init__(self, entries: dict[str, list[Entry]]) -> None:
+    def __init__(self, entries: dict[str, list[Entry]], simplified: dict[str, str] | None = None) -> None:
         self.entries = entries
+        self.simplified = simplified or {}  # traditional -> simplified, where they differ
         self.longest = min(MAX_WORD, max((len(w) for w in entries), default=1))
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[str, str, str, list[str]]]) -> Glossary:
         """From (traditional, simplified, pinyin, senses) records, in dictionary order."""
         entries: dict[str, list[Entry]] = {}
+        pairs: dict[str, str] = {}
         for traditional, simplified, pinyin, senses in records:
             entry = Entry(pinyin, tuple(senses))
             for word in dict.fromkeys((simplified, traditional)):
                 entries.setdefault(word, []).append(entry)
-        return cls(entries)
+            pairs.setdefault(traditional, simplified)
+        simplified_words = set(pairs.values())
+        # 么 is the traditional form of 幺 and also simplified 麼: a simplified word is left as it is
+        plain = {t: s for t, s in pairs.items() if t != s and t not in simplified_words}
+        return cls(entries, plain)
 
     @classmethod
     def load(cls) -> Glossary:
@@ -138,10 +140,17 @@ class Glossary:
         entries = self.entries.get(char)
         return re.sub(r"[\d\s]", "", entries[0].pinyin).lower() if entries else None
 
+    def plain(self, word: str) -> str:
+        """A word in simplified characters (什麼 -> 什么), as the question and function words are listed."""
+        return self.simplified.get(word, word)
+
+    def _content(self, word: str) -> bool:
+        return self.plain(word) not in FUNCTION_WORDS and self.plain(word) not in QUESTION_WORDS
+
     def name(self, chars: str, known: Callable[[str], bool]) -> str | None:
         """`chars` read as a name the documents write in pinyin: one word (美团 -> Meituan) or a
         surname and a given name (王小川 -> Wang Xiaochuan). None when the documents use no such name."""
-        if len(chars) < 2 or not all(_HAN.match(c) for c in chars) or not _content(chars[0]):
+        if len(chars) < 2 or not all(_HAN.match(c) for c in chars) or not self._content(chars[0]):
             return None
         syllables = [self.syllable(c) for c in chars]
         if None in syllables:
@@ -225,17 +234,17 @@ class Glossary:
         if not has_han(question):
             return None
         words = self.segment(question, known)
-        lone = [len(w) == 1 and has_han(w) and _content(w) and name is None for w, name in words]
+        lone = [len(w) == 1 and has_han(w) and self._content(w) and name is None for w, name in words]
         lead: list[str] = []
         rest: list[str] = []
         for i, (word, name) in enumerate(words):
             if name:
                 rest.append(name)
-            elif word in QUESTION_WORDS:
-                lead = lead or [QUESTION_WORDS[word]]
+            elif self.plain(word) in QUESTION_WORDS:
+                lead = lead or [QUESTION_WORDS[self.plain(word)]]
             elif not has_han(word):
                 rest.append(word)
-            elif word in FUNCTION_WORDS or (lone[i] and _beside_name(words, lone, i)):
+            elif self.plain(word) in FUNCTION_WORDS or (lone[i] and _beside_name(words, lone, i)):
                 continue
             else:
                 sense = self.gloss(word, known)

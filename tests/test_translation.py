@@ -108,10 +108,25 @@ def test_names_the_documents_write_in_pinyin(glossary, known):
         ("什么时候出口GPU？", "when did export GPU?"),
         ("科大讯飞是哪家公司？", "which Xunfei home company?"),  # 家: no sense the documents use
         ("大模型", "big model?"),  # no question word: the words alone
+        ("騰訊的模型叫什麼？", "what is Tencent model?"),  # traditional characters
     ],
 )
 def test_translate(glossary, known, question, english):
     assert glossary.translate(question, known) == english
+
+
+def test_plain_maps_traditional_words_but_leaves_simplified_ones():
+    glossary = Glossary.from_records(
+        [
+            ("什麼", "什么", "shen2 me5", ["what?"]),
+            ("麼", "么", "me5", ["interrogative suffix"]),
+            ("么", "幺", "yao1", ["youngest"]),
+            ("誰", "谁", "shei2", ["who"]),
+        ]
+    )
+    assert glossary.plain("什麼") == "什么" and glossary.plain("誰") == "谁"
+    assert glossary.plain("什么") == "什么"
+    assert glossary.plain("么") == "么", "么 is simplified 麼 as well as traditional 幺"
 
 
 def test_no_translation_without_chinese_or_content(glossary, known):
