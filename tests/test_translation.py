@@ -75,6 +75,14 @@ def test_senses_follow_references_and_skip_classifiers_and_surnames(glossary):
     assert glossary.senses("没有") == []
 
 
+def test_entries_keep_the_dictionarys_order_and_both_scripts(glossary):
+    assert [e.pinyin for e in glossary.entries("美")] == ["Mei3", "mei3"]
+    assert glossary.entries("團") == glossary.entries("团")
+    assert "腾讯控股有限公司" in glossary and "美" in glossary
+    assert "没有" not in glossary and glossary.entries("没有") == []
+    assert "" not in Glossary.from_records([]) and Glossary.from_records([]).translate("腾讯", bool) is None
+
+
 def test_a_sense_the_documents_use_wins_and_keeps_only_their_words(glossary, known):
     assert glossary.gloss("出口", known) == "export"  # not "an exit"
     assert glossary.gloss("腾讯", known) == "Tencent"  # not "Tencent Holdings Limited"
