@@ -235,6 +235,10 @@ def cmd_serve(args) -> int:
     for flag in ("index", "corpus", "model"):
         if getattr(args, flag):
             argv += [f"--{flag}", getattr(args, flag)]
+    if args.read_sentences is not None:
+        argv += ["--read-sentences", str(args.read_sentences)]
+    if args.translate is False:
+        argv.append("--no-translate")
     return serve(argv) or 0
 
 

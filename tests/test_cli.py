@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -300,6 +301,19 @@ def test_serve_passes_its_options_to_the_app(monkeypatch, tmp_path, corpus_dir, 
     assert launched["auth"] is None
     bot = launched["factory"]()  # loads (here: builds) the index with the named model
     assert bot.index.manifest.model == "m2"
+    assert bot.settings.read_sentences == 2 and bot.settings.translate is True
+
+
+def test_serve_passes_the_reader_and_translation_settings(monkeypatch, tmp_path, corpus_dir, fake_model):
+    import ui.app
+
+    factories = []
+    monkeypatch.setattr(ui.app, "build_app", lambda factory: factories.append(factory) or SimpleNamespace(launch=dict))
+    argv = ["serve", "--index", str(tmp_path / "i"), "--corpus", str(corpus_dir), "--read-sentences", "0"]
+    assert cli.main([*argv, "--no-translate"]) == 0
+    bot = factories[-1]()
+    assert bot.settings.read_sentences == 0 and bot.settings.translate is False
+    assert bot.reader is None
 
 
 def test_index_again_reports_what_changed(indexed, capsys):

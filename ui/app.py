@@ -287,12 +287,22 @@ def main(argv: list[str] | None = None) -> None:
         help="address to listen on (default: %(default)s, this machine only; 0.0.0.0 exposes the chat)",
     )
     parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--read-sentences", type=int, default=None, metavar="N", help="best sentences the span reader reads (default 2)"
+    )
+    parser.add_argument(
+        "--no-translate", dest="translate", action="store_false", help="read a Chinese question only as it is"
+    )
     args = parser.parse_args(argv)
+    changed = {} if args.read_sentences is None else {"read_sentences": args.read_sentences}
+    if not args.translate:
+        changed["translate"] = False
+    settings = AnswerSettings(**changed)  # a bad value stops the start with its message
     factory = default_qa
-    if args.index or args.corpus or args.model:
+    if args.index or args.corpus or args.model or changed:
 
         def factory() -> QA:
-            return QA.load(args.index, corpus=args.corpus, model=args.model)
+            return QA.load(args.index, corpus=args.corpus, model=args.model, settings=settings)
 
     build_app(factory).launch(
         server_name=args.host,

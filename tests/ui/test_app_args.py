@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.api import default_qa
+from qa.errors import ConfigError
+from qa.settings import AnswerSettings
 from ui import app
 
 
@@ -55,7 +57,9 @@ def test_index_and_corpus_options(launched, monkeypatch, tmp_path):
         "auth": ("ann", "pw"),
     }
     assert demo.factory() == "bot"
-    assert calls == [((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c"), "model": None})]
+    assert calls == [
+        ((str(tmp_path / "i"),), {"corpus": str(tmp_path / "c"), "model": None, "settings": AnswerSettings()})
+    ]
 
 
 def test_there_is_no_share_option(launched):
@@ -73,3 +77,19 @@ def test_auth_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_AUTH", "no-password")
     with pytest.raises(SystemExit, match="user:password"):
         auth_from_env()
+
+
+def test_reader_and_translation_options_reach_the_bot(launched, monkeypatch):
+    calls = []
+    monkeypatch.setattr(app.QA, "load", classmethod(lambda cls, *a, **kw: calls.append(kw) or "bot"))
+    app.main(["--read-sentences", "0", "--no-translate"])
+    (demo,) = launched
+    assert demo.factory() == "bot"
+    settings = calls[0]["settings"]
+    assert settings.read_sentences == 0 and settings.translate is False
+
+
+def test_a_bad_reader_option_stops_the_start_with_its_message(launched):
+    with pytest.raises(ConfigError, match="read_sentences"):
+        app.main(["--read-sentences", "99"])
+    assert launched == []
