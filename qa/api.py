@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
-from qa.conversation import readings
+from qa.conversation import readings, with_questions
 from qa.documents import list_corpus, no_documents_error, page_at
 from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
@@ -263,9 +263,12 @@ class QA:
         """Read every likely query of a question (see `readings`, and `translation` for Chinese); keep the most
         confident one."""
         queries = readings(question, history)
-        english = self._english(question) if settings.translate else None
-        if english:
-            queries.append(english)
+        if settings.translate and (has_han(question) or any(has_han(m["content"]) for m in with_questions(history))):
+            # a Chinese question, or a follow-up to one, is also read in English, made whole with the
+            # earlier questions read in English too
+            english = self._english(question) or question
+            earlier = with_questions(history, lambda text: self._english(text) or text)
+            queries += [q for q in readings(english, earlier) if q not in queries]
         best: tuple[str, Extract | None] | None = None
         top = -1.0
         for query in queries:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from qa.text import QUESTION_WORDS, words
 
@@ -61,6 +62,15 @@ def _content(message: dict | object) -> tuple[str, str]:
     if isinstance(content, (list, tuple)):
         content = " ".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
     return str(role), str(content or "")
+
+
+def with_questions(history: list | None, change: Callable[[str], str] = str) -> list[dict]:
+    """The history as {"role", "content"} dicts, each user question's text passed through `change`."""
+    out = []
+    for message in history or []:
+        role, content = _content(message)
+        out.append({"role": role, "content": change(content) if role == "user" else content})
+    return out
 
 
 def last_turn(history: list | None) -> tuple[str, str]:

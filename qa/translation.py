@@ -200,15 +200,17 @@ class Glossary:
         return None
 
     def segment(self, text: str, known: Callable[[str], bool] = lambda term: False) -> list[tuple[str, str | None]]:
-        """(word, name) pairs: names the documents use first (`name`, longest first), then the Chinese
-        between them cut into dictionary words (`words`); runs of Latin letters and digits stay whole;
-        punctuation goes. `name` is None for a word that is not a name."""
+        """(word, name) pairs: question words and names the documents use first (`name`, longest
+        first), then the Chinese between them cut into dictionary words (`words`), so that no
+        dictionary word swallows a question word (什么地方 is 什么 + 地方, "what" + "place"); runs of
+        Latin letters and digits stay whole; punctuation goes. `name` is None for a word that is
+        not a name."""
         out: list[tuple[str, str | None]] = []
         stretch = ""  # Chinese not yet cut into words; a space where punctuation was
         i = 0
         while i < len(text):
             latin = _LATIN.match(text, i)
-            found = None if latin else self._name_at(text, i, known)
+            found = None if latin else self._question_word_at(text, i) or self._name_at(text, i, known)
             if not (latin or found):
                 stretch += text[i] if _HAN.match(text[i]) else " "
                 i += 1
@@ -219,6 +221,14 @@ class Glossary:
             out.append((word, name))
             i += len(word)
         return out + [(w, None) for part in stretch.split() for w in self.words(part)]
+
+    def _question_word_at(self, text: str, i: int) -> tuple[str, None] | None:
+        """The longest question word of two or more characters starting at text[i], in either script, as
+        (its characters, None). One-character ones (谁, 几) are left to the dictionary: 几乎 is "almost"."""
+        for n in range(min(4, len(text) - i), 1, -1):
+            if self.plain(text[i : i + n]) in QUESTION_WORDS:
+                return text[i : i + n], None
+        return None
 
     def _name_at(self, text: str, i: int, known: Callable[[str], bool]) -> tuple[str, str] | None:
         """The longest name starting at text[i], as (its characters, its pinyin)."""

@@ -364,7 +364,12 @@ def test_a_corpus_without_any_sentence_fails_cleanly(tmp_path, fake_embedder):
 
 
 GLOSSARY = Glossary.from_records(
-    [("誰", "谁", "shei2", ["who"]), ("創立", "创立", "chuang4 li4", ["to establish", "to found"])]
+    [
+        ("誰", "谁", "shei2", ["who"]),
+        ("創立", "创立", "chuang4 li4", ["to establish", "to found"]),
+        ("它", "它", "ta1", ["it"]),
+        ("什麼時候", "什么时候", "shen2 me5 shi2 hou5", ["when?"]),
+    ]
 )
 
 
@@ -382,3 +387,18 @@ def test_translation_can_be_turned_off(shared_bot):
     bot = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(translate=False), glossary=GLOSSARY)
     answer = bot.answer("谁创立了Acme Robotics？")
     assert answer.translation == "" and answer.query == "谁创立了Acme Robotics？"
+
+
+def test_a_chinese_follow_up_is_made_whole_in_english(shared_bot, shared_corpus):
+    bot = QA(shared_bot.index, shared_bot.embedder, glossary=GLOSSARY)
+    history = [
+        {"role": "user", "content": "谁创立了Acme Robotics？"},
+        {"role": "assistant", "content": "**Jane Doe** (confidence 0.90)"},
+    ]
+    answer = bot.answer("它什么时候创立的？", history)  # "When was it founded?"
+    assert answer.query.startswith("when did it found?") and "who is found Acme Robotics?" in answer.query
+    assert answer.translation == answer.query
+    assert answer.found and "March 2019" in answer.text
+    english = bot.answer("When was it founded?", history)  # an English follow-up reads the history in English
+    assert "who is found Acme Robotics?" in english.query and english.translation == ""
+    assert english.found and "March 2019" in english.text

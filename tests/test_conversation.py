@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answers import Answer, Quote
-from qa.conversation import contextualize, last_turn, readings
+from qa.conversation import contextualize, last_turn, readings, with_questions
 from qa.text import words
 
 
@@ -175,3 +175,17 @@ def test_a_new_topic_without_names_is_answered_on_its_own(shared_bot):
     assert alone.found and "40 kilograms" in alone.text
     after = shared_bot.answer(question, history)
     assert (after.text, after.source) == (alone.text, alone.source)
+
+
+def test_with_questions_changes_only_the_users_questions():
+    history = [
+        {"role": "user", "content": "腾讯的大模型叫什么？"},
+        {"role": "assistant", "content": "**HunYuan** (confidence 0.82)"},
+        SimpleNamespace(role="user", content=[{"text": "它"}, {"text": "呢"}]),
+    ]
+    assert with_questions(history, str.upper) == [
+        {"role": "user", "content": "腾讯的大模型叫什么？".upper()},
+        {"role": "assistant", "content": "**HunYuan** (confidence 0.82)"},
+        {"role": "user", "content": "它 呢"},
+    ]
+    assert with_questions(None) == [] and with_questions(history)[0]["content"] == "腾讯的大模型叫什么？"

@@ -32,6 +32,11 @@ RECORDS = [
     ("小川", "小川", "Xiao3 chuan1", ["Ogawa (Japanese surname)"]),
     ("首席執行官", "首席执行官", "shou3 xi2 zhi2 xing2 guan1", ["chief executive officer (CEO)"]),
     ("哪", "哪", "na3", ["which"]),
+    ("什麼地方", "什么地方", "shen2 me5 di4 fang5", ["somewhere", "what place"]),
+    ("地方", "地方", "di4 fang5", ["place"]),
+    ("用", "用", "yong4", ["to use"]),
+    ("幾", "几", "ji3", ["how much", "how many"]),
+    ("幾乎", "几乎", "ji1 hu1", ["almost"]),
     ("家", "家", "jia1", ["home", "family", "classifier for companies"]),
     ("家公", "家公", "jia1 gong1", ["father-in-law"]),
     ("公司", "公司", "gong1 si1", ["company", "firm"]),
@@ -117,6 +122,8 @@ def test_names_the_documents_write_in_pinyin(glossary, known):
         ("科大讯飞是哪家公司？", "which Xunfei home company?"),  # 家: no sense the documents use
         ("大模型", "big model?"),  # no question word: the words alone
         ("騰訊的模型叫什麼？", "what is Tencent model?"),  # traditional characters
+        ("它用在什么地方？", "what is use place?"),  # 什么地方 is a word, but 什么 is asked
+        ("几乎是什么模型？", "what is almost model?"),  # 几 alone asks "how many", not inside 几乎
     ],
 )
 def test_translate(glossary, known, question, english):
