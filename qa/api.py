@@ -260,23 +260,26 @@ class QA:
         return self._read(question, history, exclude, settings or self.settings)
 
     def _read(self, question: str, history, exclude, settings: AnswerSettings) -> tuple[str, Extract | None]:
-        """Read every likely query of a question (see `readings`, and `translation` for Chinese); keep the most
-        confident one."""
-        queries = readings(question, history)
-        if settings.translate and (has_han(question) or any(has_han(m["content"]) for m in with_questions(history))):
-            # a Chinese question, or a follow-up to one, is also read in English, made whole with the
-            # earlier questions read in English too
-            english = self._english(question) or question
-            earlier = with_questions(history, lambda text: self._english(text) or text)
-            queries += [q for q in readings(english, earlier) if q not in queries]
+        """Read every likely query of a question (`_queries`); keep the most confident one."""
         best: tuple[str, Extract | None] | None = None
         top = -1.0
-        for query in queries:
+        for query in self._queries(question, history, settings):
             got = self._read_query(question, query, exclude, settings)
             confidence = self.calibration.confidence(got[1].features) if got[1] is not None else 0.0
             if confidence > top:
                 best, top = got, confidence
         return best
+
+    def _queries(self, question: str, history, settings: AnswerSettings) -> list[str]:
+        """The question's readings (`readings`) and, for a Chinese question or a follow-up to one, those of
+        its English reading, made whole with the earlier questions read in English too (`translation`)."""
+        queries = readings(question, history)
+        chinese = has_han(question) or any(has_han(m["content"]) for m in with_questions(history))
+        if not (settings.translate and chinese):
+            return queries
+        english = self._english(question) or question
+        earlier = with_questions(history, lambda text: self._english(text) or text)
+        return queries + [q for q in readings(english, earlier) if q not in queries]
 
     def _english(self, question: str) -> str | None:
         """A Chinese question read as English in the documents' words (None for other questions)."""
