@@ -27,6 +27,7 @@ import gzip
 import itertools
 import logging
 import re
+import unicodedata
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -280,7 +281,7 @@ class Glossary:
         """
         if not has_han(question):
             return None
-        words = self.segment(question, known)
+        words = self.segment(unicodedata.normalize("NFKC", question), known)  # full-width ＧＰＵ is GPU
         lone = [len(w) == 1 and has_han(w) and self._content(w) and name is None for w, name in words]
         lead: list[str] = []
         rest: list[str] = []

@@ -119,6 +119,7 @@ def test_names_the_documents_write_in_pinyin(glossary, known):
         ("美团原创始人是谁？", "who is Meituan founder?"),  # 原 beside the name is taken as part of it
         ("王小川的公司叫什么", "what is Wang Xiaochuan company?"),
         ("什么时候出口GPU？", "when did export GPU?"),
+        ("什么时候出口ＧＰＵ？", "when did export GPU?"),  # full-width letters
         ("科大讯飞是哪家公司？", "which Xunfei home company?"),  # 家: no sense the documents use
         ("大模型", "big model?"),  # no question word: the words alone
         ("騰訊的模型叫什麼？", "what is Tencent model?"),  # traditional characters
