@@ -27,7 +27,7 @@ import numpy as np
 from qa.ranking import Ranker, reader_feature, sentence_features, with_reading
 from qa.reading import Reader, ReadSpan
 from qa.retrieval import Hit, Retriever
-from qa.spans import OTHER, best_span, classify
+from qa.spans import OTHER, best_span, classify, has_span
 from qa.text import terms
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
 def _reread(
     question: str, scored: list, n: int, reader: Reader, retriever: Retriever, ranker: Ranker
 ) -> tuple[list, ReadSpan]:
-    """Read the best `n` of `scored` (key, candidate, typed span, features); re-rank all with `ranker.after`.
+    """Read the best `n` of `scored` (key, candidate, has a typed span, features); re-rank all with `ranker.after`.
 
     A sentence is not read when its score could not change the choice (it lacks the first
     one's question terms, or even the reader's highest score would not lift it to the top)
@@ -232,17 +232,16 @@ def _reread(
 
 
 def scored_candidates(question: str, query: str, ranked: list[Candidate], retriever: Retriever, ranker: Ranker):
-    """The best 8 of `ranked` as (score before reading, candidate, typed span, features), best first."""
+    """The best 8 of `ranked` as (score before reading, candidate, has a typed span, features), best first."""
     qtype = classify(question)
     typed = qtype.kind != OTHER or qtype.plural
-    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
     scored = []
     for cand in ranked[:8]:
         text = retriever.index.texts[cand.hit.chunk.source]
-        span = best_span(question, text, cand.start, cand.end, idf=idf, context=query) if typed else None
+        has = typed and has_span(question, text, cand.start, cand.end, context=query)
         names = name_coverage(question, text[cand.start : cand.end], cand.hit.chunk.heading)
-        feats = sentence_features(cand, span is not None, names)
-        scored.append((ranker.score(feats, False), cand, span, feats))
+        feats = sentence_features(cand, has, names)
+        scored.append((ranker.score(feats, False), cand, has, feats))
     scored.sort(key=lambda x: x[0], reverse=True)
     return scored
 
@@ -272,8 +271,11 @@ def extract(
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
         scored, read = _reread(typed_question, scored, read_sentences, reader, retriever, ranker)
-    key, best, span, _ = scored[0]
+    key, best, has, _ = scored[0]
     text = retriever.index.texts[best.hit.chunk.source]
+    # the winner's typed span, scored (only its existence was needed to rank the candidates)
+    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    span = best_span(typed_question, text, best.start, best.end, idf=idf, context=query) if has else None
     if read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:

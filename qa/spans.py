@@ -299,6 +299,27 @@ def _person_like(span: str) -> bool:
     return 2 <= len(parts) <= 4 and all(p[:1].isupper() for p in parts) and not {p.lower() for p in parts} & _ORG_WORDS
 
 
+def _asked(question: str, context: str, qtype: QuestionType) -> set[str]:
+    """The terms an answer should not repeat: the question's and the conversation's, less its focus."""
+    return (set(terms(question)) | set(terms(context))) - qtype.focus
+
+
+def _typed(text: str, start: int, end: int, qtype: QuestionType, asked: set[str]):
+    """(start, end, terms) of each typed span of text[start:end] that says more than the question."""
+    for a, b in candidate_spans(text, start, end, qtype):
+        a, b = _strip_span(text, a, b)
+        span_terms = set(terms(text[a:b]))
+        if b <= a or (span_terms and span_terms <= asked) or (not span_terms and qtype.kind == NAME):
+            continue
+        yield a, b, span_terms
+
+
+def has_span(question: str, text: str, start: int, end: int, context: str = "") -> bool:
+    """Whether `best_span` finds a span in text[start:end], without scoring them (the ranker's feature)."""
+    qtype = classify(question)
+    return next(_typed(text, start, end, qtype, _asked(question, context, qtype)), None) is not None
+
+
 def best_span(question: str, text: str, start: int, end: int, idf=None, context: str = "") -> Span | None:
     """The typed span of sentence text[start:end] that answers `question`, or None.
 
@@ -306,7 +327,7 @@ def best_span(question: str, text: str, start: int, end: int, idf=None, context:
     `context` (earlier turns of a conversation) adds words an answer should not repeat.
     """
     qtype = classify(question)
-    q_terms = (set(terms(question)) | set(terms(context))) - qtype.focus
+    q_terms = _asked(question, context, qtype)
     tokens = [(m.start(), m.end()) for m in WORD.finditer(text, start, end)]
     anchors = [i for i, (a, b) in enumerate(tokens) if set(terms(text[a:b])) & q_terms]
     who = re.match(r"\s*(?:who|whom)\b", question, re.I) is not None
@@ -318,11 +339,7 @@ def best_span(question: str, text: str, start: int, end: int, idf=None, context:
     obj_at = next((i for i, t in enumerate(tokens) if obj_verb and set(terms(text[t[0] : t[1]])) & obj_verb), None)
     wants_org = bool(qtype.focus & _ORG_FOCUS)
     scored: list[Span] = []
-    for a, b in candidate_spans(text, start, end, qtype):
-        a, b = _strip_span(text, a, b)
-        span_terms = set(terms(text[a:b]))
-        if b <= a or (span_terms and span_terms <= q_terms) or (not span_terms and qtype.kind == NAME):
-            continue
+    for a, b, span_terms in _typed(text, start, end, qtype, q_terms):
         novel = len(span_terms - q_terms) / max(1, len(span_terms))
         first = next((i for i, t in enumerate(tokens) if t[1] > a), len(tokens))
         last = max((i for i, t in enumerate(tokens) if t[0] < b), default=first)

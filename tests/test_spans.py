@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.spans import COUNT, DATE, MONEY, NAME, NUMBER, OTHER, best_span, candidate_spans, classify
+from qa.spans import COUNT, DATE, MONEY, NAME, NUMBER, OTHER, best_span, candidate_spans, classify, has_span
 from qa.text import terms
 
 
@@ -142,6 +142,32 @@ def span_text(question: str, sentence: str) -> str | None:
 )
 def test_best_span_finds_the_answer(question, sentence, answer):
     assert span_text(question, sentence) == answer
+
+
+QUESTIONS = [
+    "When did the company start?",
+    "How many engineers does it employ?",
+    "Who founded Acme Robotics?",
+    "Which cities put forth plans?",
+    "How much did it raise?",
+    "What does it build?",
+]
+SENTENCES = [
+    "Acme Robotics was founded by Jane Doe in March 2019.",
+    "Acme Robotics raised $25 million and employs 120 engineers.",
+    "Acme Robotics builds robots.",
+    "Beijing, Shanghai, and Guangzhou put forth plans.",
+    "Acme Robotics was founded in Boston.",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+@pytest.mark.parametrize("sentence", SENTENCES)
+@pytest.mark.parametrize("context", ["", "Who founded Jane Doe's company in Boston?"])
+def test_has_span_says_whether_best_span_finds_one(question, sentence, context):
+    """The ranker's feature (existence only) agrees with the span the winner then gets."""
+    found = best_span(question, sentence, 0, len(sentence), context=context) is not None
+    assert has_span(question, sentence, 0, len(sentence), context=context) is found
 
 
 def test_best_span_never_returns_the_question_s_own_words():
