@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.answers import Answer, Quote
 from qa.chunking import Chunk
-from qa.conversation import readings, with_questions
+from qa.conversation import last_turn, readings, with_last_question
 from qa.documents import list_corpus, no_documents_error, page_at
 from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
@@ -272,13 +272,13 @@ class QA:
 
     def _queries(self, question: str, history, settings: AnswerSettings) -> list[str]:
         """The question's readings (`readings`) and, for a Chinese question or a follow-up to one, those of
-        its English reading, made whole with the earlier questions read in English too (`translation`)."""
+        its English reading, made whole with the previous question read in English too (`translation`)."""
         queries = readings(question, history)
-        chinese = has_han(question) or any(has_han(m["content"]) for m in with_questions(history))
-        if not (settings.translate and chinese):
+        previous, _ = last_turn(history)
+        if not (settings.translate and (has_han(question) or has_han(previous))):
             return queries
         english = self._english(question) or question
-        earlier = with_questions(history, lambda text: self._english(text) or text)
+        earlier = with_last_question(history, lambda text: self._english(text) or text)
         return queries + [q for q in readings(english, earlier) if q not in queries]
 
     def _english(self, question: str) -> str | None:

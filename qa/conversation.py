@@ -64,12 +64,13 @@ def _content(message: dict | object) -> tuple[str, str]:
     return str(role), str(content or "")
 
 
-def with_questions(history: list | None, change: Callable[[str], str] = str) -> list[dict]:
-    """The history as {"role", "content"} dicts, each user question's text passed through `change`."""
-    out = []
-    for message in history or []:
-        role, content = _content(message)
-        out.append({"role": role, "content": change(content) if role == "user" else content})
+def with_last_question(history: list | None, change: Callable[[str], str]) -> list[dict]:
+    """The history as {"role", "content"} dicts, the last user question's text passed through `change`
+    (the only question `last_turn`, and so a follow-up, reads)."""
+    out = [dict(zip(("role", "content"), _content(message), strict=True)) for message in history or []]
+    last = next((m for m in reversed(out) if m["role"] == "user"), None)
+    if last is not None:
+        last["content"] = change(last["content"])
     return out
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answers import Answer, Quote
-from qa.conversation import contextualize, last_turn, readings, with_questions
+from qa.conversation import contextualize, last_turn, readings, with_last_question
 from qa.text import words
 
 
@@ -177,15 +177,20 @@ def test_a_new_topic_without_names_is_answered_on_its_own(shared_bot):
     assert (after.text, after.source) == (alone.text, alone.source)
 
 
-def test_with_questions_changes_only_the_users_questions():
+def test_with_last_question_changes_only_the_last_users_question():
     history = [
         {"role": "user", "content": "腾讯的大模型叫什么？"},
         {"role": "assistant", "content": "**HunYuan** (confidence 0.82)"},
         SimpleNamespace(role="user", content=[{"text": "它"}, {"text": "呢"}]),
+        {"role": "assistant", "content": "advertising"},
     ]
-    assert with_questions(history, str.upper) == [
-        {"role": "user", "content": "腾讯的大模型叫什么？".upper()},
+    assert with_last_question(history, lambda text: f"<{text}>") == [
+        {"role": "user", "content": "腾讯的大模型叫什么？"},  # earlier questions: as they were
         {"role": "assistant", "content": "**HunYuan** (confidence 0.82)"},
-        {"role": "user", "content": "它 呢"},
+        {"role": "user", "content": "<它 呢>"},
+        {"role": "assistant", "content": "advertising"},
     ]
-    assert with_questions(None) == [] and with_questions(history)[0]["content"] == "腾讯的大模型叫什么？"
+    assert with_last_question(None, str.upper) == []
+    assert with_last_question([{"role": "assistant", "content": "hi"}], str.upper) == [
+        {"role": "assistant", "content": "hi"}
+    ]
