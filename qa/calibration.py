@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from qa import ranking
-from qa.extraction import COVERAGE_SLACK, FEATURES, SURE, calibration_path, candidates, ranker_path, scored_candidates
-from qa.ranking import Ranker
+from qa.confidence import FEATURES
+from qa.conversation import Reading
+from qa.extraction import candidates, scored_candidates
+from qa.fitted import calibration_path, default_reader, ranker_path
+from qa.ranking import CandidateSet, Ranker
 
 
 def fit_logistic(
@@ -58,9 +61,9 @@ def collect(bot, questions: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndar
             (lambda c, s=source: c.source == s, 0.0, 0.5),
         )
         for exclude, label, weight in runs:
-            _, got = bot.read(item["question"], exclude=exclude)
+            got = bot.choose(item["question"], exclude=exclude).extract
             if got is not None:
-                xs.append(got.features)
+                xs.append(got.features.vector())
                 ys.append(label)
                 ws.append(weight)
     return np.array(xs, dtype=np.float64), np.array(ys), np.array(ws)
@@ -114,27 +117,25 @@ def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Pa
     return report
 
 
-def collect_candidates(bot, questions: list[dict], contains) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per question: its 8 candidate sentences' features before reading, the reader's score of each, and
+def collect_candidates(bot, questions: list[dict], contains) -> list[CandidateSet]:
+    """Per question: its candidate sentences' features before reading, the reader's score of each, and
     whether each holds a gold answer (`contains(text, gold)`). Every candidate is read, so that any order
     of reading can be replayed."""
-    from qa.reading import default_reader
-
     reader = bot.reader or default_reader()
     rules = Ranker.rules()
     out = []
     for item in questions:
-        q = item["question"]
-        qvec = bot.embedder.encode_queries([q])[0]
-        hits = bot.retriever.search(q, qvec, bot.settings.candidates, bot.settings.retriever)
-        scored = scored_candidates(q, q, candidates(q, qvec, hits, bot.retriever), bot.retriever, rules)
+        reading = Reading.as_asked(item["question"])
+        qvec = bot.embedder.encode_queries([reading.query])[0]
+        hits = bot.retriever.search(reading.query, qvec, bot.settings.candidates, bot.settings.retriever)
+        scored = scored_candidates(reading, candidates(reading.query, qvec, hits, bot.retriever), bot.retriever, rules)
         if not scored:
             continue
-        texts = [bot.index.texts[c.hit.chunk.source][c.start : c.end] for _, c, _, _ in scored]
-        x = np.array([f for *_, f in scored], dtype=np.float64)
-        reads = np.array([reader.read(q, [t])[0].score for t in texts])
+        texts = [bot.index.texts[s.candidate.hit.chunk.source][s.candidate.start : s.candidate.end] for s in scored]
+        x = np.array([s.features.vector() for s in scored], dtype=np.float64)
+        reads = np.array([reader.read(reading.focus, [t])[0].score for t in texts])
         y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in texts])
-        out.append((x, reads, y))
+        out.append(CandidateSet(x, reads, y))
     return out
 
 
@@ -144,8 +145,6 @@ def fit_ranker_and_save(bot, train: list[dict], test: list[dict], source: str, c
         collect_candidates(bot, train, contains),
         collect_candidates(bot, test, contains),
         n_read=max(2, bot.settings.read_sentences),
-        coverage_slack=COVERAGE_SLACK,
-        sure=SURE,
     )
     report = {
         "model": bot.embedder.name,

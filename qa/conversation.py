@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from qa.text import QUESTION_WORDS, words
 
@@ -52,6 +53,40 @@ _ENTITY = re.compile(r"(?:[A-Z][\w’'.-]*|\d[\d,.]*)(?:\s+(?:[A-Z][\w’'.-]*|o
 _NAMES = re.compile(r"(?<!^)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z]\w*)|\d")
 _MARKUP = re.compile(r"<[^>]*>|\\(?=[^\w\s])|[*_`#>]")
 _CONFIDENCE = re.compile(r"\s*[(\[]?\s*confidence\s+[\d.]+\s*[)\]]?\s*$", re.I)
+
+AS_ASKED = "as asked"
+WITH_PREVIOUS_TURN = "with the previous turn"
+NEW_SUBJECT = "the previous question with a new subject"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading a question in its conversation.
+
+    `question` is as asked; `query` is what retrieval and sentence scoring read; `focus`
+    is the question the answer type and spans are read from (the question itself, or the
+    previous question with a new subject); `context` is the earlier turns' words folded
+    into the query after the focus ('' when none); `how` says which of AS_ASKED,
+    WITH_PREVIOUS_TURN or NEW_SUBJECT it is.
+    """
+
+    question: str
+    query: str
+    focus: str
+    context: str = ""
+    how: str = AS_ASKED
+
+    @classmethod
+    def as_asked(cls, question: str) -> Reading:
+        return cls(question, question, question)
+
+    @classmethod
+    def of(cls, question: str, query: str, how: str) -> Reading:
+        """A reading of `question` as `query`: a query that extends the question keeps the question as its
+        focus and the rest as context; any other query (rewritten, translated) is its own focus."""
+        if query.startswith(question):
+            return cls(question, query, question, query[len(question) :], how)
+        return cls(question, query, query, "", how)
 
 
 def _content(message: dict | object) -> tuple[str, str]:
@@ -96,11 +131,12 @@ def _subject(question: str) -> re.Match | None:
     return _ENTITY.search(question, offset)
 
 
-def contextualize(question: str, history: list | None) -> str:
-    """The query to retrieve and score with: the question, or the question made whole."""
+def contextualize(question: str, history: list | None) -> Reading:
+    """The question read with its conversation: as asked, or made whole from the previous turn."""
     previous, reply = last_turn(history)
     if not previous:
-        return question
+        return Reading.as_asked(question)
+    asked = question
     ellipsis = _ELLIPSIS.match(question)
     if (
         ellipsis
@@ -113,19 +149,18 @@ def contextualize(question: str, history: list | None) -> str:
         rest = question[ellipsis.end() :] if ellipsis else question
         new = rest.strip(" ?!.").removesuffix("'s").removesuffix("’s")
         old = _subject(previous)
-        if old and new:
-            return previous[: old.start()] + new + previous[old.end() :]
-        return f"{previous} {new}".strip()
+        whole = previous[: old.start()] + new + previous[old.end() :] if old and new else f"{previous} {new}".strip()
+        return Reading.of(asked, whole, NEW_SUBJECT)
     if _REFERRING & set(tokens) or not _NAMES.search(question):
-        return f"{question} {reply} {previous}".strip()
-    return question
+        return Reading.of(asked, f"{question} {reply} {previous}".strip(), WITH_PREVIOUS_TURN)
+    return Reading.of(asked, question, AS_ASKED)
 
 
-def readings(question: str, history: list | None) -> list[str]:
-    """The queries worth trying for a question, most likely first (one or two)."""
-    query = contextualize(question, history)
-    if query == question or _REFERRING & set(words(question)) or _ELLIPSIS.match(question):
-        return [query]
+def readings(question: str, history: list | None) -> list[Reading]:
+    """The readings worth trying for a question, most likely first (one or two)."""
+    made_whole = contextualize(question, history)
+    if made_whole.query == question or _REFERRING & set(words(question)) or _ELLIPSIS.match(question):
+        return [made_whole]
     if len(words(question)) <= 3:  # "Whose chips?": too short to stand alone
-        return [query]
-    return [question, query]
+        return [made_whole]
+    return [Reading.as_asked(question), made_whole]

@@ -6,46 +6,35 @@ contain) are ordered by a fitted `qa.ranking.Ranker`. The span reader
 (`qa.reading`) reads the best few; the ranker orders them again with its scores,
 and in the sentence that wins, the reader's span is the extract when the reader
 thinks the sentence answers. Otherwise a typed span (`qa.spans`), or the clause
-window that carries the question's terms, or the sentence itself is. A
-confidence in [0, 1] comes from a logistic model over features of the winner,
-the reader's score among them. Both models are fitted per embedder and kept in
-`qa/models/`.
+window that carries the question's terms, or the sentence itself is. The
+winner's `ConfidenceFeatures` go with it, for `qa.confidence` to read.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import logging
-import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from qa.ranking import Ranker, reader_feature, sentence_features, with_reading
+from qa.confidence import ConfidenceFeatures
+from qa.conversation import Reading
+from qa.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures, reader_feature
 from qa.reading import Reader, ReadSpan
 from qa.retrieval import Hit, Retriever
 from qa.spans import OTHER, best_span, classify, has_span
 from qa.text import terms
 
-log = logging.getLogger(__name__)
-_WARNED: set[tuple] = set()  # models already warned about having no confidence model or ranker of their own
-
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
-MODELS = Path(__file__).with_name("models")  # the fitted confidence models, one per embedder and reader setting
-FALLBACK_MODEL = "all-MiniLM-L6-v2+int8"  # whose confidence model serves an embedder without one of its own
-COVERAGE_SLACK = 0.15  # the reader's score counts for a sentence holding the first one's question terms, less this
-SURE = 3.0  # once the first sentence's reader score reaches this, the others are not read (same answers, less time)
-FEATURES = ("dense", "coverage", "context", "chunk_dense", "margin", "type_missing", "name_coverage", "reader")
+CANDIDATES = 8  # sentences scored, read and ranked per question
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One sentence of a retrieved chunk with the features it was scored on."""
+    """One sentence of a retrieved chunk with the features it was first ordered by."""
 
     hit: Hit
     start: int
@@ -57,92 +46,26 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Logistic weights turning candidate features into a confidence.
+class Scored:
+    """A candidate sentence as the ranker scored it: `score` over `features`; `typed_span` when a span of
+    the asked-for kind is in it."""
 
-    The features' scale depends on the embedder (E5's cosine similarities sit far
-    higher than MiniLM's) and on whether the span reader ran, so a model is fitted
-    for each (`qa eval --squad FILE --fit-calibration [--model M] [--read-sentences 0]`).
-    """
-
-    weights: tuple[float, ...]
-    bias: float
-    type_missing_factor: float = 0.25
-    model: str | None = None  # the embedder it was fitted for
-
-    @classmethod
-    def load(cls, path: Path | None = None, *, model: str = FALLBACK_MODEL, reader: bool = True) -> Calibration:
-        """The model in `path`; by default the one fitted for embedder `model` with the reader on or off.
-
-        An embedder without one of its own gets FALLBACK_MODEL's, with a warning: its
-        confidences then mean less (and the full-precision MiniLM's are near enough).
-        """
-        if path is None:
-            tried = [
-                calibration_path(m, r) for m, r in ((model, reader), (FALLBACK_MODEL, reader), (FALLBACK_MODEL, True))
-            ]
-            hint = "" if reader else " --read-sentences 0"
-            path = _fitted(tried, model, "confidence model" + ("" if reader else " without the reader"), hint)
-            path = path or tried[-1]  # none at all: the error below names the missing file
-        d = json.loads(path.read_text(encoding="utf-8"))
-        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]), model=d.get("model"))
-
-    def confidence(self, features: tuple[float, ...]) -> float:
-        """P(the documents answer the question), from the logistic model.
-
-        A rule on top: a question that asks for a date, number or amount whose chosen
-        sentence holds none ("type_missing") keeps only a quarter of that probability.
-        """
-        z = self.bias + sum(w * f for w, f in zip(self.weights, features, strict=True))
-        p = 1.0 / (1.0 + math.exp(-z))
-        return p * self.type_missing_factor if features[FEATURES.index("type_missing")] else p
+    score: float
+    candidate: Candidate
+    typed_span: bool
+    features: SentenceFeatures
 
 
-def calibration_path(model: str, reader: bool = True) -> Path:
-    """Where the confidence model fitted for embedder `model`, with the span reader on or off, is kept."""
-    return MODELS / f"confidence-{slug(model)}{'' if reader else '-no-reader'}.json"
+@dataclass(frozen=True)
+class Extract:
+    """The chosen sentence, the extract inside it, the features its confidence is read from, and every
+    candidate in the final order."""
 
-
-def ranker_path(model: str) -> Path:
-    """Where the sentence ranker fitted for embedder `model` is kept."""
-    return MODELS / f"ranker-{slug(model)}.json"
-
-
-def load_ranker(model: str = FALLBACK_MODEL) -> Ranker:
-    """The sentence ranker fitted for embedder `model`; another embedder gets FALLBACK_MODEL's, with a warning."""
-    path = _fitted([ranker_path(model), ranker_path(FALLBACK_MODEL)], model, "sentence ranker")
-    if path is None:  # none fitted at all (a fresh fit is about to make one): the hand-set rules
-        log.warning("no sentence ranker in %s; ordering sentences by the hand-set rules", MODELS)
-        return Ranker.rules()
-    return Ranker.load(path)
-
-
-def _fitted(tried: list[Path], model: str, what: str, hint: str = "") -> Path | None:
-    """The first file of `tried` that exists: the model's own first, then FALLBACK_MODEL's.
-
-    Warns once when it is not the model's own (MiniLM's full-precision and int8 forms
-    share theirs): its scores then mean less.
-    """
-    path = next((p for p in tried if p.is_file()), None)
-    same_model = model.removesuffix("+int8") == FALLBACK_MODEL.removesuffix("+int8")
-    own = path == tried[0] or (same_model and path == tried[1])
-    if path is not None and not own and (what, model) not in _WARNED:
-        _WARNED.add((what, model))
-        log.warning(
-            "no %s was fitted for %r; using %s, so its scores mean less "
-            "(fit one: qa eval --squad FILE --fit-calibration --model %s%s)",
-            what,
-            model,
-            path.name,
-            model,
-            hint,
-        )
-    return path
-
-
-def slug(model: str) -> str:
-    """A model name or path as a plain file name part."""
-    return re.sub(r"[^A-Za-z0-9.+-]+", "_", Path(model).name) or "model"
+    candidate: Candidate
+    start: int
+    end: int
+    features: ConfidenceFeatures
+    ranked: tuple[Candidate, ...]
 
 
 def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
@@ -181,17 +104,6 @@ def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriev
 _PROPER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)")
 
 
-@dataclass(frozen=True)
-class Extract:
-    """The chosen sentence, the extract inside it, and the features its confidence is read from."""
-
-    candidate: Candidate
-    start: int
-    end: int
-    features: tuple[float, ...]
-    ranked: tuple[Candidate, ...]
-
-
 def name_coverage(question: str, sentence: str, heading: str) -> float:
     """Share of the question's proper names found in the sentence (or its heading); 1 if it names none."""
     names = {t for m in _PROPER.finditer(question.strip()) for t in terms(m.group())}
@@ -201,9 +113,9 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
 
 
 def _reread(
-    question: str, scored: list, n: int, reader: Reader, retriever: Retriever, ranker: Ranker
-) -> tuple[list, ReadSpan]:
-    """Read the best `n` of `scored` (key, candidate, has a typed span, features); re-rank all with `ranker.after`.
+    question: str, scored: list[Scored], n: int, reader: Reader, retriever: Retriever, ranker: Ranker
+) -> tuple[list[Scored], ReadSpan]:
+    """Read the best `n` of `scored`; re-rank all with `ranker.after`.
 
     A sentence is not read when its score could not change the choice (it lacks the first
     one's question terms, or even the reader's highest score would not lift it to the top)
@@ -212,43 +124,48 @@ def _reread(
     """
     texts = retriever.index.texts
     read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
-    reads = {0: read(scored[0][1])}
-    feats = [f for *_, f in scored]
-    feats[0] = with_reading(feats[0], reads[0].score)
+    reads = {0: read(scored[0].candidate)}
+    feats = [s.features for s in scored]
+    feats[0] = feats[0].with_reading(reads[0].score)
     totals = [ranker.score(feats[0], True)] + [ranker.score(f, True) for f in feats[1:]]
     # a sentence that lacks question terms the first one has (locker "1234") can't win on the reader alone
-    floor = scored[0][1].coverage - COVERAGE_SLACK
+    floor = scored[0].candidate.coverage - COVERAGE_SLACK
     for i in range(1, min(n, len(scored))):
-        cand = scored[i][1]
+        cand = scored[i].candidate
         if cand.coverage < floor or reads[0].score >= SURE or ranker.best_after_reading(feats[i]) <= max(totals):
             continue  # not read: it gets no reader score, or could not win with one, or no need
         reads[i] = read(cand)
-        feats[i] = with_reading(feats[i], reads[i].score)
+        feats[i] = feats[i].with_reading(reads[i].score)
         totals[i] = ranker.score(feats[i], True)
     order = sorted(range(len(scored)), key=lambda i: totals[i], reverse=True)
     if order[0] not in reads:
-        reads[order[0]] = read(scored[order[0]][1])
-    return [(totals[i], *scored[i][1:3], feats[i]) for i in order], reads[order[0]]
+        reads[order[0]] = read(scored[order[0]].candidate)
+    return [Scored(totals[i], scored[i].candidate, scored[i].typed_span, feats[i]) for i in order], reads[order[0]]
 
 
-def scored_candidates(question: str, query: str, ranked: list[Candidate], retriever: Retriever, ranker: Ranker):
-    """The best 8 of `ranked` as (score before reading, candidate, has a typed span, features), best first."""
-    qtype = classify(question)
+def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retriever, ranker: Ranker) -> list[Scored]:
+    """The best CANDIDATES of `ranked`, scored by `ranker` before reading, best first."""
+    qtype = classify(reading.focus)
     typed = qtype.kind != OTHER or qtype.plural
     scored = []
-    for cand in ranked[:8]:
+    for cand in ranked[:CANDIDATES]:
         text = retriever.index.texts[cand.hit.chunk.source]
-        has = typed and has_span(question, text, cand.start, cand.end, context=query)
-        names = name_coverage(question, text[cand.start : cand.end], cand.hit.chunk.heading)
-        feats = sentence_features(cand, has, names)
-        scored.append((ranker.score(feats, False), cand, has, feats))
-    scored.sort(key=lambda x: x[0], reverse=True)
+        has = typed and has_span(reading.focus, text, cand.start, cand.end, context=reading.query)
+        feats = SentenceFeatures(
+            dense=cand.dense,
+            coverage=cand.coverage,
+            context=cand.context,
+            chunk_dense=cand.hit.dense,
+            typed_span=1.0 if has else 0.0,
+            name_coverage=name_coverage(reading.focus, text[cand.start : cand.end], cand.hit.chunk.heading),
+        )
+        scored.append(Scored(ranker.score(feats, False), cand, has, feats))
+    scored.sort(key=lambda x: x.score, reverse=True)
     return scored
 
 
 def extract(
-    question: str,
-    query: str,
+    reading: Reading,
     qvec: np.ndarray,
     hits: list[Hit],
     retriever: Retriever,
@@ -256,26 +173,26 @@ def extract(
     read_sentences: int = 0,
     ranker: Ranker | None = None,
 ) -> Extract | None:
-    """Pick the sentence and the words in it that answer `question` (made whole as `query`).
+    """Pick the sentence and the words in it that answer the question as `reading` reads it.
 
     `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
     the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
     """
     ranker = ranker or Ranker.rules()
-    ranked = candidates(query, qvec, hits, retriever)
+    ranked = candidates(reading.query, qvec, hits, retriever)
     if not ranked:
         return None
-    typed_question = question if query.startswith(question) else query
-    scored = scored_candidates(typed_question, query, ranked, retriever, ranker)
-    qtype = classify(typed_question)
+    focus, query = reading.focus, reading.query
+    scored = scored_candidates(reading, ranked, retriever, ranker)
+    qtype = classify(focus)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(typed_question, scored, read_sentences, reader, retriever, ranker)
-    key, best, has, _ = scored[0]
+        scored, read = _reread(focus, scored, read_sentences, reader, retriever, ranker)
+    best, has = scored[0].candidate, scored[0].typed_span
     text = retriever.index.texts[best.hit.chunk.source]
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
     idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
-    span = best_span(typed_question, text, best.start, best.end, idf=idf, context=query) if has else None
+    span = best_span(focus, text, best.start, best.end, idf=idf, context=query) if has else None
     if read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
@@ -289,23 +206,21 @@ def extract(
         # two candidates nearly tied: answer with the stretch of the sentence that holds both
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
-        context = query[len(question) :] if query.startswith(question) else ""
-        start, end = clause_window(text, best.start, best.end, typed_question, retriever, context)
-    margin = key - scored[1][0] if len(scored) > 1 else 0.5
-    feats = (
-        best.dense,
-        best.coverage,
-        best.context,
-        best.hit.dense,
-        margin,
-        1.0 if qtype.strict and span is None else 0.0,
-        name_coverage(typed_question, text[best.start : best.end], best.hit.chunk.heading),
-        reader_feature(read.score) if read is not None else 0.0,
+        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+    features = ConfidenceFeatures(
+        dense=best.dense,
+        coverage=best.coverage,
+        context=best.context,
+        chunk_dense=best.hit.dense,
+        margin=scored[0].score - scored[1].score if len(scored) > 1 else 0.5,
+        type_missing=1.0 if qtype.strict and span is None else 0.0,
+        name_coverage=name_coverage(focus, text[best.start : best.end], best.hit.chunk.heading),
+        reader=reader_feature(read.score) if read is not None else 0.0,
     )
-    first = [c for _, c, *_ in scored]
+    first = [x.candidate for x in scored]
     taken = {id(c) for c in first}
     order = first + [c for c in ranked if id(c) not in taken]
-    return Extract(best, start, end, feats, tuple(order))
+    return Extract(best, start, end, features, tuple(order))
 
 
 def clause_window(

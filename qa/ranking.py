@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 RANK_FEATURES = ("dense", "coverage", "context", "chunk_dense", "typed_span", "name_coverage", "reader", "read")
 READER_AT = RANK_FEATURES.index("reader")
-
-
-def sentence_features(cand, typed_span: bool, names: float) -> list[float]:
-    """The features of a candidate sentence (`qa.extraction.Candidate`) before it is read."""
-    return [cand.dense, cand.coverage, cand.context, cand.hit.dense, 1.0 if typed_span else 0.0, names, 0.0, 0.0]
+COVERAGE_AT = RANK_FEATURES.index("coverage")
+# How the product reads (replayed by `simulate` when the ranker is fitted): after the first sentence,
+# a sentence is read only if it holds the first one's question terms (coverage within COVERAGE_SLACK),
+# and none is read once the reader is SURE of the first (its score at least this).
+COVERAGE_SLACK = 0.15
+SURE = 3.0
 
 
 def reader_feature(score: float) -> float:
@@ -38,9 +39,34 @@ def reader_feature(score: float) -> float:
     return max(-10.0, min(10.0, score)) / 10
 
 
-def with_reading(features: list[float], score: float) -> list[float]:
-    """The features once the reader has read the sentence."""
-    return [*features[:READER_AT], reader_feature(score), 1.0]
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """What a candidate sentence is ranked on, in RANK_FEATURES order.
+
+    `dense`: the sentence's vector against the query; `coverage` / `context`: the share of the
+    query's weighted terms in the sentence / its passage; `chunk_dense`: the passage's similarity;
+    `typed_span`: 1 when a span of the asked-for kind is in it; `name_coverage`: the share of the
+    question's names it holds; `reader` / `read`: the span reader's scaled score and 1, once read.
+    """
+
+    dense: float
+    coverage: float
+    context: float
+    chunk_dense: float
+    typed_span: float
+    name_coverage: float
+    reader: float = 0.0
+    read: float = 0.0
+
+    def vector(self) -> tuple[float, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def with_reading(self, score: float) -> SentenceFeatures:
+        """The features once the reader has read the sentence and scored it `score`."""
+        return replace(self, reader=reader_feature(score), read=1.0)
+
+
+assert tuple(f.name for f in fields(SentenceFeatures)) == RANK_FEATURES
 
 
 @dataclass(frozen=True)
@@ -69,13 +95,13 @@ class Ranker:
             raise ValueError(f"{path} was fitted on other features ({d['features']})")
         return cls(tuple(d["before"]), tuple(d["after"]), model=d.get("model"))
 
-    def score(self, features: list[float], read: bool) -> float:
+    def score(self, features: SentenceFeatures, read: bool) -> float:
         weights = self.after if read else self.before
-        return float(sum(w * f for w, f in zip(weights, features, strict=True)))
+        return float(sum(w * f for w, f in zip(weights, features.vector(), strict=True)))
 
-    def best_after_reading(self, features: list[float]) -> float:
+    def best_after_reading(self, features: SentenceFeatures) -> float:
         """The highest score a sentence could reach once read (the reader's score at its +10 clip)."""
-        return self.score(with_reading(features, 10.0), True)
+        return self.score(features.with_reading(10.0), True)
 
 
 # --- fitting -------------------------------------------------------------------------------------
@@ -134,9 +160,9 @@ def simulate(ranker_before: np.ndarray, x: np.ndarray, reads: np.ndarray, covera
     out = x.copy()
     first = order[0]
     for k, i in enumerate(order[:n]):
-        if k > 0 and (reads[first] >= sure or x[i, 1] < x[first, 1] - coverage_slack):
+        if k > 0 and (reads[first] >= sure or x[i, COVERAGE_AT] < x[first, COVERAGE_AT] - coverage_slack):
             continue
-        out[i] = with_reading(list(x[i]), float(reads[i]))
+        out[i, READER_AT : READER_AT + 2] = reader_feature(float(reads[i])), 1.0
     return out
 
 
@@ -145,17 +171,27 @@ def top1(weights: np.ndarray, groups: list[np.ndarray], labels: list[np.ndarray]
     return float(np.mean([y[int(np.argmax(x @ weights))] for x, y in zip(groups, labels, strict=True)]))
 
 
-def fit(train: list[tuple], test: list[tuple], n_read: int, coverage_slack: float, sure: float) -> dict:
-    """Fit `before` and `after` on (features, reader scores, labels) per question; report held-out top-1."""
+@dataclass(frozen=True)
+class CandidateSet:
+    """One question's candidate sentences for fitting: features before reading (a row per sentence, in
+    RANK_FEATURES order), the reader's score of each, and 1 where a sentence holds a gold answer."""
+
+    features: np.ndarray
+    reads: np.ndarray
+    labels: np.ndarray
+
+
+def fit(train: list[CandidateSet], test: list[CandidateSet], n_read: int) -> dict:
+    """Fit `before` and `after` on each question's candidates; report held-out top-1."""
 
     def stage_two(before, rows):
-        return [simulate(before, x, r, coverage_slack, sure, n_read) for x, r, _ in rows]
+        return [simulate(before, c.features, c.reads, COVERAGE_SLACK, SURE, n_read) for c in rows]
 
-    xs, ys = [x for x, _, _ in train], [y for _, _, y in train]
+    xs, ys = [c.features for c in train], [c.labels for c in train]
     before = fit_softmax(xs, ys)
     after = fit_softmax(stage_two(before, train), ys)
     rules = Ranker.rules()
-    tx, ty = [x for x, _, _ in test], [y for _, _, y in test]
+    tx, ty = [c.features for c in test], [c.labels for c in test]
     held_out = {
         "questions": len(test),
         "answer_in_first_sentence": {

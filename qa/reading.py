@@ -13,7 +13,6 @@ spans held the answer 19% of the time; answer accuracy 0.605 -> 0.610).
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,9 +132,3 @@ class Reader:
             if np.isfinite(pair[a, b]) and not self._restates(question, text[offsets[a][0] : offsets[b][1]]):
                 return int(a), int(b)
         return None
-
-
-@functools.lru_cache(maxsize=1)
-def default_reader() -> Reader:
-    """The shipped reader, loaded once per process and shared (its session is thread-safe)."""
-    return Reader.load()

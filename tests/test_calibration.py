@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from qa.api import QA
-from qa.calibration import auc, collect, fit_and_save, fit_logistic
-from qa.extraction import FEATURES, Calibration
+from qa.calibration import auc, collect, collect_candidates, fit_and_save, fit_logistic, fit_ranker_and_save
+from qa.confidence import FEATURES, Calibration, ConfidenceFeatures
+from qa.evaluation import contains
+from qa.extraction import CANDIDATES
+from qa.fitted import load_calibration
+from qa.ranking import RANK_FEATURES, Ranker
 from qa.settings import AnswerSettings
 
 
@@ -90,7 +94,7 @@ def test_collect_labels_each_question_three_ways(shared_bot, shared_corpus):
     assert list(y) == [1.0, 0.0, 0.0]
     assert list(w) == [1.0, 0.5, 0.5]
     cal = shared_bot.calibration
-    with_article, without_paragraph, without_article = (cal.confidence(tuple(row)) for row in x)
+    with_article, without_paragraph, without_article = (cal.confidence(ConfidenceFeatures(*row)) for row in x)
     assert with_article > without_paragraph and with_article > without_article
 
 
@@ -128,7 +132,7 @@ def test_fit_and_save_writes_where_the_embedder_and_reader_setting_load_it_from(
     shared_bot, shared_corpus, tmp_path, monkeypatch, read_sentences, name
 ):
     bot = QA(shared_bot.index, shared_bot.embedder, AnswerSettings(read_sentences=read_sentences))
-    monkeypatch.setattr("qa.extraction.MODELS", tmp_path)
+    monkeypatch.setattr("qa.fitted.MODELS", tmp_path)
     items = [
         {"question": "Who founded Acme Robotics?", "source": "acme.txt"},
         {"question": "What does the Lifter robot stack?", "source": "notes/history.md"},
@@ -138,5 +142,32 @@ def test_fit_and_save_writes_where_the_embedder_and_reader_setting_load_it_from(
     report = fit_and_save(bot, items[:1], items[1:], "tiny")
     assert [p.name for p in tmp_path.iterdir()] == [name]
     assert report["model"] == "fake-hash-64" and report["read_sentences"] == read_sentences
-    loaded = Calibration.load(model="fake-hash-64", reader=read_sentences > 0)
+    loaded = load_calibration("fake-hash-64", reader=read_sentences > 0)
     assert loaded.model == "fake-hash-64" and loaded.weights == tuple(report["weights"])
+
+
+def test_fit_ranker_and_save_writes_a_ranker_the_product_loads(shared_bot, tmp_path):
+    items = [
+        {"question": "Who founded Acme Robotics?", "answers": ["Jane Doe"]},
+        {"question": "How many engineers does Acme Robotics employ?", "answers": ["120"]},
+        {"question": "How much weight does the Walker robot carry?", "answers": ["40 kilograms"]},
+        {"question": "Which partners does Acme Robotics have?", "answers": ["Zenith Labs"]},
+    ]
+    out = tmp_path / "ranker.json"
+    report = fit_ranker_and_save(shared_bot, items[:2], items[2:], "tiny", contains, path=out)
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["features"] == list(RANK_FEATURES) and saved["model"] == shared_bot.embedder.name
+    assert saved["held_out"] == report["held_out"] and saved["held_out"]["questions"] == 2
+    ranker = Ranker.load(out)
+    assert ranker.before == tuple(saved["before"]) and ranker.after == tuple(saved["after"])
+    assert ranker.before != Ranker.rules().before, "fitted, not the hand-set weights"
+
+
+def test_collect_candidates_labels_the_sentences_that_hold_the_answer(shared_bot):
+    (got,) = collect_candidates(
+        shared_bot, [{"question": "Who founded Acme Robotics?", "answers": ["Jane Doe"]}], contains
+    )
+    assert got.features.shape == (len(got.labels), len(RANK_FEATURES)) and len(got.reads) == len(got.labels)
+    assert 1 <= len(got.labels) <= CANDIDATES
+    assert got.labels.sum() == 1.0, "one sentence of the corpus names Jane Doe"
+    assert (got.features[:, RANK_FEATURES.index("read")] == 0).all(), "features before reading"

@@ -7,7 +7,16 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answers import Answer, Quote
-from qa.conversation import contextualize, last_turn, readings, with_last_question
+from qa.conversation import (
+    AS_ASKED,
+    NEW_SUBJECT,
+    WITH_PREVIOUS_TURN,
+    Reading,
+    contextualize,
+    last_turn,
+    readings,
+    with_last_question,
+)
 from qa.text import words
 
 
@@ -17,16 +26,31 @@ def turn(question: str, reply: str) -> list[dict]:
 
 @pytest.mark.parametrize("history", [None, []])
 def test_no_history_returns_the_question_unchanged(history):
-    assert contextualize("What does it plan to build?", history) == "What does it plan to build?"
-    assert contextualize("And Tencent?", history) == "And Tencent?"
+    assert contextualize("What does it plan to build?", history).query == "What does it plan to build?"
+    assert contextualize("And Tencent?", history).query == "And Tencent?"
 
 
 def test_a_pronoun_follow_up_gets_the_previous_answer_and_question():
     history = turn("Who founded Lingxin Intelligent Company?", "Huang Minlie")
-    query = contextualize("Which university is he an associate professor at?", history)
+    query = contextualize("Which university is he an associate professor at?", history).query
     assert query.startswith("Which university is he an associate professor at?")
     assert "Huang Minlie" in query
     assert "Lingxin Intelligent Company" in query
+
+
+def test_a_reading_says_what_is_the_question_and_what_is_the_conversation():
+    history = turn("Who founded Lingxin Intelligent Company?", "Huang Minlie")
+    follow_up = contextualize("Which university is he an associate professor at?", history)
+    assert follow_up.how == WITH_PREVIOUS_TURN
+    assert follow_up.focus == "Which university is he an associate professor at?"
+    assert "Huang Minlie" in follow_up.context and "Lingxin" in follow_up.context
+    assert "Huang Minlie" not in follow_up.focus
+    elliptical = contextualize("And Tencent?", turn("What model did Baidu launch?", "Wen Xin Yi Yan"))
+    assert elliptical == Reading(
+        "And Tencent?", "What model did Tencent launch?", "What model did Tencent launch?", "", NEW_SUBJECT
+    )
+    alone = contextualize("Who founded Acme?", turn("What model did Baidu launch?", "Wen Xin Yi Yan"))
+    assert alone == Reading.as_asked("Who founded Acme?") and alone.how == AS_ASKED
 
 
 @pytest.mark.parametrize(
@@ -42,7 +66,7 @@ def test_a_pronoun_follow_up_gets_the_previous_answer_and_question():
 )
 def test_an_elliptical_follow_up_replaces_the_subject(follow_up, expected):
     history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
-    assert contextualize(follow_up, history) == expected
+    assert contextualize(follow_up, history).query == expected
 
 
 @pytest.mark.parametrize(
@@ -55,7 +79,7 @@ def test_an_elliptical_follow_up_replaces_the_subject(follow_up, expected):
 )
 def test_a_whole_question_after_and_is_not_spliced_into_the_previous_one(follow_up, kept):
     history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
-    query = contextualize(follow_up, history)
+    query = contextualize(follow_up, history).query
     assert kept in query
     assert "did who" not in query and "did when" not in query and "did what" not in query
     assert "Baidu" in query  # "it"/"its" still refers to the previous turn
@@ -63,12 +87,12 @@ def test_a_whole_question_after_and_is_not_spliced_into_the_previous_one(follow_
 
 def test_elliptical_follow_up_replaces_a_multi_word_subject():
     history = turn("When did CloudWalk Technology publicize its Comfort Model?", "May 2023")
-    assert contextualize("And iFLYTEK?", history) == "When did iFLYTEK publicize its Comfort Model?"
+    assert contextualize("And iFLYTEK?", history).query == "When did iFLYTEK publicize its Comfort Model?"
 
 
 def test_a_self_contained_question_ignores_the_history():
     history = turn("What model did Baidu launch?", "Wen Xin Yi Yan")
-    assert contextualize("Who founded Lingxin Intelligent Company?", history) == (
+    assert contextualize("Who founded Lingxin Intelligent Company?", history).query == (
         "Who founded Lingxin Intelligent Company?"
     )
 
@@ -84,7 +108,7 @@ def test_a_self_contained_question_ignores_the_history():
 def test_a_not_found_reply_is_not_taken_as_the_answer(reply):
     history = turn("Who founded Acme?", reply)
     assert last_turn(history) == ("Who founded Acme?", "")
-    query = contextualize("When did he found it?", history)
+    query = contextualize("When did he found it?", history).query
     assert "Not found" not in query and "could not" not in query and "confidence" not in query
     assert "Who founded Acme?" in query
 
@@ -160,8 +184,8 @@ def test_readings(question, expected):
     got = readings(question, HISTORY)
     assert len(got) == expected
     if expected == 2:
-        assert got[0] == question and got[1] != question
-    assert readings(question, []) == [question]
+        assert got[0] == Reading.as_asked(question) and got[1].query != question
+    assert readings(question, []) == [Reading.as_asked(question)]
 
 
 def test_a_new_topic_without_names_is_answered_on_its_own(shared_bot):

@@ -7,29 +7,33 @@ import json
 import numpy as np
 import pytest
 
-from qa.extraction import FALLBACK_MODEL, load_ranker, ranker_path
-from qa.ranking import RANK_FEATURES, READER_AT, Ranker, fit_softmax, simulate, top1, with_reading
+from qa.ranking import RANK_FEATURES, READER_AT, Ranker, SentenceFeatures, fit_softmax, simulate, top1
 
 
 def features(**values: float) -> list[float]:
     return [values.get(name, 0.0) for name in RANK_FEATURES]
 
 
+def sentence(**values: float) -> SentenceFeatures:
+    return SentenceFeatures(**{name: values.get(name, 0.0) for name in RANK_FEATURES})
+
+
 def test_the_rules_are_the_hand_set_formula():
     rules = Ranker.rules()
-    f = features(dense=0.5, coverage=0.8, context=0.4, chunk_dense=0.6, typed_span=1.0, name_coverage=1.0)
+    f = sentence(dense=0.5, coverage=0.8, context=0.4, chunk_dense=0.6, typed_span=1.0, name_coverage=1.0)
     hand = 0.5 + 0.6 * 0.8 + 0.3 * 0.4 + 0.2 * 0.6 + 0.15 + 0.2
     assert rules.score(f, read=False) == pytest.approx(hand)
-    assert rules.score(with_reading(f, 7.0), read=True) == pytest.approx(hand + 0.2 * 7.0)
-    assert rules.score(with_reading(f, 40.0), read=True) == pytest.approx(hand + 0.2 * 10.0), "clipped at 10"
+    assert rules.score(f.with_reading(7.0), read=True) == pytest.approx(hand + 0.2 * 7.0)
+    assert rules.score(f.with_reading(40.0), read=True) == pytest.approx(hand + 0.2 * 10.0), "clipped at 10"
     assert rules.best_after_reading(f) == pytest.approx(hand + 2.0)
 
 
 def test_with_reading_sets_the_score_and_the_read_flag_only():
-    f = features(dense=0.3, coverage=0.2)
-    read = with_reading(f, -25.0)
-    assert read[:READER_AT] == f[:READER_AT]
-    assert read[READER_AT:] == [-1.0, 1.0]
+    f = sentence(dense=0.3, coverage=0.2)
+    read = f.with_reading(-25.0)
+    assert read.vector()[:READER_AT] == f.vector()[:READER_AT]
+    assert read.vector()[READER_AT:] == (-1.0, 1.0)
+    assert (read.reader, read.read) == (-1.0, 1.0)
 
 
 @pytest.mark.parametrize(("before", "after"), [((1.0,), Ranker.rules().after), (Ranker.rules().before, (1.0,) * 3)])
@@ -93,23 +97,3 @@ def test_simulate_reads_the_first_always_and_the_next_as_the_product_does():
     assert sure[1, READER_AT:].tolist() == [0.0, 0.0], "the first is sure: the second is not read"
     lacking = simulate(before, _candidates([0.9, 0.5, 0.9]), np.zeros(3), coverage_slack=0.15, sure=3.0, n=2)
     assert lacking[1, READER_AT:].tolist() == [0.0, 0.0], "it lacks the first one's question terms"
-
-
-def test_the_shipped_ranker_was_fitted_and_beats_the_rules_on_held_out_articles():
-    path = ranker_path(FALLBACK_MODEL)
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    assert tuple(raw["features"]) == RANK_FEATURES and raw["model"] == FALLBACK_MODEL
-    first = raw["held_out"]["answer_in_first_sentence"]
-    assert raw["held_out"]["questions"] > 1000
-    assert first["fitted, after reading"] > first["rules, after reading"]
-    assert first["fitted, before reading"] >= first["rules, before reading"]
-    ranker = load_ranker(FALLBACK_MODEL)
-    assert ranker.after[READER_AT] > 0, "a confident reading raises a sentence"
-    assert ranker.before[READER_AT] == 0.0, "nothing is read before reading"
-
-
-def test_another_embedder_gets_the_default_ranker_with_a_warning(caplog):
-    with caplog.at_level("WARNING", logger="qa.extraction"):
-        ranker = load_ranker("an-embedder-without-a-ranker")
-    assert ranker == load_ranker(FALLBACK_MODEL)
-    assert "no sentence ranker was fitted for 'an-embedder-without-a-ranker'" in caplog.text

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from qa.api import QA, build
 from qa.errors import ConfigError
-from qa.extraction import SURE
-from qa.reading import MAX_ANSWER_TOKENS, MODELS, Reader, default_reader
+from qa.fitted import MODELS, default_reader
+from qa.ranking import SURE
+from qa.reading import MAX_ANSWER_TOKENS, Reader
 from qa.settings import AnswerSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
 
@@ -139,8 +140,8 @@ def test_the_reader_cannot_pick_a_sentence_that_lacks_the_questions_terms(locker
 def test_without_the_reader_no_model_is_loaded_and_rules_answer(lockers):
     bot = _bot(lockers, 0)
     assert bot.reader is None
-    _, got = bot.read("When did the canteen reopen?")
-    assert got.features[-1] == 0.0, "no reader, no reader score"
+    got = bot.choose("When did the canteen reopen?").extract
+    assert got.features.reader == 0.0, "no reader, no reader score"
     answer = bot.answer("When did the canteen reopen?")
     assert answer.found and "March 2021" in answer.text  # the typed date span of the rules
     assert_verifiable(answer, lockers[0])
