@@ -325,7 +325,7 @@ class QA:
         question = check_question(question, self.settings.max_question_chars)
         settings = self.settings
         if top_k is not None:
-            settings = replace(settings, top_k=top_k, candidates=max(settings.candidates, top_k))
+            settings = settings.with_top_k(top_k)
         if threshold is not None:
             settings = replace(settings, threshold=threshold)
         choice = self._choose(question, history, None, settings)

@@ -4,15 +4,14 @@ Each candidate sentence is described by the features the hand-set ordering used
 (`RANK_FEATURES`): its own dense similarity, the share of the question's weighted
 terms in it and in its passage, its passage's similarity, whether a typed span of
 the asked-for kind is in it, the question's names it holds and, once read, the
-span reader's score. (The passage's fused score and rank and the sentence's length
-were tried too: on held-out articles they made the order worse.) A `Ranker` scores
-them linearly with two weight vectors: `before` (no reader) picks which sentences
-to read, `after` orders them once read.
+span reader's score (`SentenceFeatures`). A `Ranker` scores them linearly with two
+weight vectors: `before` (no reader) picks which sentences to read, `after` orders
+them once read.
 
 The weights are fitted (`fit`) on SQuAD questions of the even-numbered articles to
 put a sentence holding a gold answer first (a softmax over each question's
-candidates), and checked on the odd-numbered ones. `Ranker.rules()` is the
-hand-set ordering used before, kept for comparison (and for callers that pass none).
+candidates), and checked on the odd-numbered ones (`qa.calibration`). `Ranker.rules()`
+is the hand-set ordering, kept for comparison (and for callers that pass none).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ MAX_WORD = 8  # characters; longer dictionary entries are idioms and names no qu
 MAX_NAME = 4  # characters: a person's name, or a company's short name
 
 # question words and the English that leads the gloss (in simplified characters: see Glossary.plain)
-QUESTION_WORDS = {
+CHINESE_QUESTION_WORDS = {
     "什么时候": "when did",
     "何时": "when did",
     "谁": "who is",
@@ -122,7 +122,7 @@ class Glossary:
         lines: list[bytes] = []
         pairs: dict[str, str] = {}
         simplified_words: set[str] = set()
-        listed = FUNCTION_WORDS | QUESTION_WORDS.keys()
+        listed = FUNCTION_WORDS | CHINESE_QUESTION_WORDS.keys()
         for traditional, simplified, pinyin, senses in records:
             body = f"\t{pinyin}\t{'/'.join(senses)}"
             lines += [f"{word}{body}".encode() for word in dict.fromkeys((simplified, traditional))]
@@ -188,7 +188,7 @@ class Glossary:
         return self.simplified.get(word, word)
 
     def _content(self, word: str) -> bool:
-        return self.plain(word) not in FUNCTION_WORDS and self.plain(word) not in QUESTION_WORDS
+        return self.plain(word) not in FUNCTION_WORDS and self.plain(word) not in CHINESE_QUESTION_WORDS
 
     def name(self, chars: str, known: Callable[[str], bool]) -> str | None:
         """`chars` read as a name the documents write in pinyin: one word (美团 -> Meituan) or a
@@ -232,7 +232,7 @@ class Glossary:
         """The longest question word of two or more characters starting at text[i], in either script, as
         (its characters, None). One-character ones (谁, 几) are left to the dictionary: 几乎 is "almost"."""
         for n in range(min(4, len(text) - i), 1, -1):
-            if self.plain(text[i : i + n]) in QUESTION_WORDS:
+            if self.plain(text[i : i + n]) in CHINESE_QUESTION_WORDS:
                 return text[i : i + n], None
         return None
 
@@ -293,8 +293,8 @@ class Glossary:
         for i, (word, name) in enumerate(words):
             if name:
                 rest.append(name)
-            elif self.plain(word) in QUESTION_WORDS:
-                lead = lead or [QUESTION_WORDS[self.plain(word)]]
+            elif self.plain(word) in CHINESE_QUESTION_WORDS:
+                lead = lead or [CHINESE_QUESTION_WORDS[self.plain(word)]]
             elif not has_han(word):
                 rest.append(word)
             elif self.plain(word) in FUNCTION_WORDS or (lone[i] and _beside_name(words, lone, i)):

@@ -4,7 +4,7 @@
 - `hnsw`: an HNSW graph over the full float32 vectors.
 - `hnsw-sq8`: an HNSW graph over 8-bit scalar-quantized vectors (a byte per
   dimension, trained per dimension on a sample): a quarter of the memory, for
-  corpora whose float32 vectors would not fit (4M sentences: 6 GB -> 1.5 GB).
+  corpora whose float32 vectors would not fit.
 
 Extraction scores candidate sentences with their own vectors: `stored_rows`
 gives them as a zero-copy numpy view for the float32 kinds, and as rows
