@@ -15,23 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.answering.confidence import Calibration
+from qa.answering.conversation import Reading, last_turn, readings, with_last_question
+from qa.answering.extraction import Extract, extract
+from qa.answering.fitted import default_reader, load_calibration, load_ranker
+from qa.answering.ranking import Ranker
+from qa.answering.reading import Reader
+from qa.answering.retrieval import Retriever
+from qa.answering.translation import Glossary, default_glossary, has_han
 from qa.answers import Answer, Quote
-from qa.chunking import Chunk
-from qa.confidence import Calibration
-from qa.conversation import Reading, last_turn, readings, with_last_question
-from qa.documents import list_corpus, no_documents_error, page_at
-from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
-from qa.extraction import Extract, extract
-from qa.fitted import default_reader, load_calibration, load_ranker
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
-from qa.ranking import Ranker
-from qa.reading import Reader
-from qa.retrieval import Retriever
+from qa.index.embedding import Embedder, default_model, load_embedder
+from qa.ingest.chunking import Chunk
+from qa.ingest.documents import list_corpus, no_documents_error, page_at
+from qa.ingest.uploads import Added, add_files, remove_file
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
-from qa.translation import Glossary, default_glossary, has_han
-from qa.uploads import Added, add_files, remove_file
 
 log = logging.getLogger(__name__)
 

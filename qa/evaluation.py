@@ -11,7 +11,7 @@ Two kinds of sets:
 Every retriever variant is run on the same questions, side by side. On a
 SQuAD set, abstention is measured by asking each question a second time with
 its article left out: the documents then no longer answer it. Chinese
-questions (types "zh" and "zh-unanswerable", read through `qa/translation.py`)
+questions (types "zh" and "zh-unanswerable", read through `qa/answering/translation.py`)
 are reported by type only, outside the headline figures. A type's accuracy
 counts a right answer, or for a type without answers, an abstention.
 """
@@ -28,9 +28,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from qa.answering.fitted import load_calibration, load_ranker, slug
 from qa.api import PROJECT_ROOT, QA, default_model
-from qa.embedding import load_embedder
-from qa.fitted import load_calibration, load_ranker, slug
+from qa.index.embedding import load_embedder
 from qa.settings import RETRIEVERS, AnswerSettings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "bundled_questions.jsonl"
@@ -110,7 +110,7 @@ def squad_corpus(squad_file: str | Path, corpus_dir: Path) -> list[dict]:
 # --- running -----------------------------------------------------------------------------------
 def _rank(bot: QA, item: dict, mode: str, relevant) -> int | None:
     """1-based rank of the first retrieved chunk for which `relevant(chunk)` holds, within RECALL_DEPTH."""
-    from qa.conversation import contextualize
+    from qa.answering.conversation import contextualize
 
     query = contextualize(item["question"], item.get("history")).query
     qvec = bot.embedder.encode_queries([query])[0]
@@ -268,7 +268,7 @@ def main(args) -> int:
         questions = load_questions(args.questions or DEFAULT_QUESTIONS)
         bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
     if getattr(args, "fit_calibration", False):
-        from qa.calibration import fit_and_save, fit_ranker_and_save
+        from qa.answering.calibration import fit_and_save, fit_ranker_and_save
 
         if not args.squad:
             raise SystemExit("--fit-calibration needs --squad")

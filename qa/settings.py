@@ -47,7 +47,7 @@ class AnswerSettings:
     threshold: float = 0.5
     max_question_chars: int = 2000
     read_sentences: int = 2  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
-    translate: bool = True  # also read a Chinese question as English, word by word (qa/translation.py)
+    translate: bool = True  # also read a Chinese question as English, word by word (qa/answering/translation.py)
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
@@ -88,7 +88,7 @@ class VectorSettings:
     `flat`, `hnsw` and `hnsw-sq8` force one. `QA_INDEX_TYPE` sets the kind from
     the environment. `ef_search` / `ef_search_sq8` are HNSW's search widths (the
     SQ8 graph needs a wider search; its best results are re-ranked with exact
-    vectors, see qa/vectors.py); they are read at load time, so changing one
+    vectors, see qa/index/vectors.py); they are read at load time, so changing one
     rewrites the manifest only. docs/scaling.md gives the recall and speed each
     setting measured at.
     """

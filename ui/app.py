@@ -34,9 +34,9 @@ from collections.abc import Callable
 import gradio as gr
 
 from qa.api import QA, add, build, corpus_of, default_qa, remove, reset_default
-from qa.documents import max_bytes
 from qa.errors import QAError
-from qa.formats import FORMATS
+from qa.ingest.documents import max_bytes
+from qa.ingest.formats import FORMATS
 from qa.settings import AnswerSettings
 from qa.threads import pin_threads
 from ui.render import (

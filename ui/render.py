@@ -9,7 +9,7 @@ image `![x](http://…)` is shown as literal text and nothing is rendered or
 fetched.
 
 The first line of a reply starts with the plain answer text: the follow-up
-logic (`qa.conversation.last_turn`) reads it back from the chat history as the
+logic (`qa.answering.conversation.last_turn`) reads it back from the chat history as the
 previous answer.
 """
 

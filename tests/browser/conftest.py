@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from qa.api import PROJECT_ROOT, QA
-from qa.embedding import load_embedder
+from qa.index.embedding import load_embedder
 from tests.ui.conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from qa.answering.conversation import last_turn
 from qa.answers import Answer, Quote
-from qa.conversation import last_turn
 from qa.errors import IndexMissingError, QuestionError
 from ui.render import (
     NEAREST,
