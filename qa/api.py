@@ -1,4 +1,4 @@
-"""Stage 7: the pipeline. `QA` ties an index, its model and the settings together.
+"""On top of the three stages (ingest, index, answering): `QA` ties an index, its model and the settings together.
 
 from qa import answer, QA
 a = answer("Which company launched Pangu Chat?")

@@ -1,4 +1,4 @@
-"""Stage 7: the pipeline behind `qa.answer` and `QA`: answers, quotes, staleness and rebuilds."""
+"""The pipeline behind `qa.answer` and `QA`: answers, quotes, staleness and rebuilds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 6: pick the words of the retrieved passages that answer the question.
+"""Pick the words of the retrieved passages that answer the question.
 
 The best sentences of the retrieved chunks (by dense similarity of their own
 vectors and how much of the question's weighted terms they and their passages

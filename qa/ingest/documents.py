@@ -1,4 +1,4 @@
-"""Stage 1: find the documents in a corpus folder and read their text.
+"""Find the documents in a corpus folder and read their text.
 
 Two steps, so that checking an index against its folder stays cheap:
 `list_corpus` finds the files a corpus holds and hashes them (streamed, in

@@ -1,4 +1,4 @@
-"""Stage 6: from retrieved chunks to the words that answer, and the features of its confidence."""
+"""From retrieved chunks to the words that answer, and the features of its confidence."""
 
 from __future__ import annotations
 

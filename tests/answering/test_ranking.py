@@ -1,4 +1,4 @@
-"""Stage 6a: ordering candidate sentences, and fitting the weights that do it."""
+"""Ordering candidate sentences, and fitting the weights that do it."""
 
 from __future__ import annotations
 

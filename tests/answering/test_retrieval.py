@@ -1,4 +1,4 @@
-"""Stage 5: dense, BM25 and hybrid retrieval over the chunks."""
+"""Dense, BM25 and hybrid retrieval over the chunks."""
 
 from __future__ import annotations
 

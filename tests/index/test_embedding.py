@@ -1,4 +1,4 @@
-"""Stage 3: the embedder wrapper (no real model here: a stand-in model object is enough)."""
+"""The embedder wrapper (no real model here: a stand-in model object is enough)."""
 
 from __future__ import annotations
 

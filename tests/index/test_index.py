@@ -1,4 +1,4 @@
-"""Stage 4: the index folder: round trip, manifest, atomic rebuilds, clean-up and self-checks."""
+"""The index folder: round trip, manifest, atomic rebuilds, clean-up and self-checks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 4, incremental: only new and changed documents are embedded; removed ones leave the index."""
+"""Only new and changed documents are embedded; removed ones leave the index."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 2: sentences, paragraphs, headings and chunks keep their exact place in the document."""
+"""Sentences, paragraphs, headings and chunks keep their exact place in the document."""
 
 from __future__ import annotations
 

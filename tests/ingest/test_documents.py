@@ -1,4 +1,4 @@
-"""Stage 1: finding and reading corpus documents."""
+"""Finding and reading corpus documents."""
 
 from __future__ import annotations
 
