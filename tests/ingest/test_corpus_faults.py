@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from qa.api import QA, build, staleness
 from qa.ingest import documents as documents_module
 from qa.ingest.documents import read_document
@@ -64,6 +66,7 @@ def test_a_file_that_vanishes_during_the_build_is_named_and_the_rest_indexed(tmp
     assert staleness(report.manifest, corpus, FakeEmbedder().name, ChunkSettings()) == []
 
 
+@pytest.mark.slow
 def test_thousands_of_tiny_files(tmp_path):
     files = {f"notes/{i // 500}/n{i:04d}.txt": f"Locker {i} opens with code {i * 7 + 3}." for i in range(3000)}
     corpus = write_corpus(tmp_path / "corpus", files)
