@@ -72,14 +72,25 @@ def visible_html(markup: str) -> str:
     return "".join(parser.parts)
 
 
-def visible_markdown(text: str) -> str:
-    """Markdown without its inline markup: images and link targets, emphasis marks and backticks."""
+def _markdown_prose(text: str) -> str:
     text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)
-    text = text.replace("`", "")
-    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
-    return text
+    return re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+
+
+def visible_markdown(text: str) -> str:
+    """Markdown without its inline markup: images and link targets, emphasis marks and backticks.
+
+    Code spans keep their content as written (`__token__` shows as __token__)."""
+    parts = re.split(r"(`+)(.+?)\1", text)
+    # re.split with two groups yields [prose, ticks, code, prose, ticks, code, ..., prose]
+    out = []
+    for i in range(0, len(parts), 3):
+        out.append(_markdown_prose(parts[i]))
+        if i + 2 < len(parts):
+            out.append(parts[i + 2])
+    return "".join(out)
 
 
 def visible(path: Path) -> str:
