@@ -115,14 +115,16 @@ def _reader():
     return read_text
 
 
-def check_set(name: str, spec: dict, corpus: Path, reader) -> tuple[list[str], list[str], Counter]:
-    """(errors, notes, counts by type) for one set's questions."""
+def check_set(
+    name: str, spec: dict, corpus: Path, reader, questions: Path | None = None
+) -> tuple[list[str], list[str], Counter]:
+    """(errors, notes, counts by type) for one set's questions (default: eval/docs/<name>/questions.jsonl)."""
     errors: list[str] = []
     notes: list[str] = []
     counts: Counter = Counter()
-    path = HERE / name / "questions.jsonl"
+    path = questions or HERE / name / "questions.jsonl"
     if not path.exists():
-        return [f"{name}: no {path.relative_to(HERE.parent.parent)}"], notes, counts
+        return [f"{name}: no {path}"], notes, counts
     files = {f["path"] for f in spec["files"]}
     texts: dict[str, str] = {}
     stored: dict[str, str] = {}
