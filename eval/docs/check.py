@@ -10,7 +10,7 @@ For every `eval/docs/<set>/questions.jsonl` of the manifest:
 "Visible text" is what a reader sees: for HTML, the text a browser shows (scripts,
 styles and <head> dropped, entities decoded); for Markdown, the file with its inline
 markup (backticks, emphasis, link targets) taken out. An answer that is in the visible
-text but not in the text the project's current reader stores (`qa.documents.read_text`)
+text but not in the text the project's current reader stores (`qa.ingest.documents.read_text`)
 is reported as a note, not an error: it is something the reader loses.
 
 Usage: .venv/bin/python eval/docs/check.py [SET ...] [--dest DIR]   (fetch first: eval/docs/fetch.py)
@@ -109,7 +109,7 @@ def squash(text: str) -> str:
 
 def _reader():
     try:
-        from qa.documents import read_text
+        from qa.ingest.documents import read_text
     except ImportError:
         return None
     return read_text
