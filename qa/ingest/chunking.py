@@ -7,6 +7,10 @@ below them, never as chunks themselves. Sentences are split with rules that
 know abbreviations and initials ("U.S.", "Dr.", "Co., Ltd."). A chunk is a run
 of whole sentences of one paragraph, at most `max_chars` long, overlapping the
 next by `overlap_sentences`.
+
+A document read with its structure (HTML, Markdown, Word: `Document.blocks`)
+is cut by `qa.ingest.block_chunking` instead: its headings, definition terms
+and table columns are known, not guessed, and each chunk carries them.
 """
 
 from __future__ import annotations
@@ -90,6 +94,13 @@ class Chunk:
     the document; `heading` is the nearest heading above ('' if none);
     `paragraph` and `line` are 1-based; `title` is the document's title (from
     its file name) when the chunker adds titles as context.
+
+    For a document read with its structure (`qa.ingest.block_chunking`):
+    `kind` is what its text is (definition, row, code, item, paragraph,
+    caption; '' for plain text); `path` the headings and outer terms above it;
+    `context` a definition's term or a table row's header row, found at
+    `context_start` in the document (-1 when none). All are context for
+    embedding and BM25; an answer may be taken from `context` as well.
     """
 
     id: int
@@ -102,10 +113,15 @@ class Chunk:
     line: int
     sentences: tuple[Span, ...]
     title: str = ""
+    kind: str = ""
+    path: str = ""
+    context: str = ""
+    context_start: int = -1
 
     def embedding_text(self) -> str:
-        """What is embedded and indexed for BM25: title and heading as context, then the text."""
-        return "\n".join(part for part in (self.title, self.heading, self.text) if part)
+        """What BM25 indexes: title, headings (the path) and context, then the text."""
+        context = self.context if self.context and not self.start <= self.context_start < self.end else ""
+        return "\n".join(part for part in (self.title, self.path or self.heading, context, self.text) if part)
 
     def to_dict(self) -> dict:
         return {
@@ -118,6 +134,10 @@ class Chunk:
             "line": self.line,
             "sentences": [list(s) for s in self.sentences],
             "title": self.title,
+            "kind": self.kind,
+            "path": self.path,
+            "context": self.context,
+            "context_start": self.context_start,
         }
 
     @classmethod
@@ -133,6 +153,10 @@ class Chunk:
             line=d["line"],
             sentences=tuple((s[0], s[1]) for s in d["sentences"]),
             title=d.get("title", ""),
+            kind=d.get("kind", ""),
+            path=d.get("path", ""),
+            context=d.get("context", ""),
+            context_start=d.get("context_start", -1),
         )
 
 
@@ -279,8 +303,12 @@ def document_title(path: str) -> str:
 
 
 def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
-    chunks: list[Chunk] = []
     title = document_title(doc.path) if settings.titles else ""
+    if doc.blocks:
+        from qa.ingest.block_chunking import chunk_blocks
+
+        return chunk_blocks(doc, settings, title, first_id)
+    chunks: list[Chunk] = []
     for para in paragraphs(doc.text):
         sentences = split_sentences(doc.text, para.start, para.end)
         for window in _windows(sentences, settings):
@@ -300,6 +328,16 @@ def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) ->
                 )
             )
     return chunks
+
+
+def sentence_inputs(doc: Document, chunks: list[Chunk]) -> list[str]:
+    """What each sentence of a document's chunks is embedded as, in order: the sentence itself, or, for a
+    document read with its structure, the sentence after its context (`qa.ingest.block_chunking`)."""
+    if doc.blocks:
+        from qa.ingest.block_chunking import sentence_inputs as structured
+
+        return structured(doc, chunks)
+    return [doc.text[s:e] for c in chunks for s, e in c.sentences]
 
 
 def chunk_documents(docs: list[Document], settings: ChunkSettings) -> list[Chunk]:

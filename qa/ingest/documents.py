@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError
+from qa.ingest.blocks import Block
 from qa.ingest.formats import FORMATS, FormatError, extract, format_of
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class SourceFile:
 class Document:
     """One readable corpus file. `path` is relative to the corpus folder, with '/'.
 
-    `pages` holds the offset in `text` where each page starts (PDF only).
+    `pages` holds the offset in `text` where each page starts (PDF only); `blocks` the kind and place of
+    each piece of the text, for the formats read with their structure (`qa.ingest.blocks`).
     """
 
     path: str
@@ -59,6 +61,7 @@ class Document:
     sha256: str
     format: str = "text"
     pages: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         return page_at(self.pages, offset)
@@ -172,7 +175,7 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     if not got.text.strip():
         reason = "no text layer (a scanned PDF?)" if source.format == "pdf" else "empty"
         return Skipped(source.path, reason, digest)
-    return Document(source.path, got.text, digest, source.format, got.pages)
+    return Document(source.path, got.text, digest, source.format, got.pages, got.blocks)
 
 
 def read_text(path: str | Path) -> str:

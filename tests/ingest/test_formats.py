@@ -42,10 +42,17 @@ def test_docx_text_is_its_paragraphs_and_tables(tmp_path):
         "Quarterly report",
         "Revenue grew by 12 percent in the third quarter.",
         "Costs fell.",
-        "Region | Sales",
-        "North | 40",
+        "Region | Sales\nNorth | 40",
     ]
     assert got.pages == ()
+    kinds = [(b.kind, got.text[b.start : b.end]) for b in got.blocks]
+    assert kinds == [
+        ("heading", "Quarterly report"),  # no heading style, but written as one: a label above the text
+        ("paragraph", "Revenue grew by 12 percent in the third quarter."),
+        ("paragraph", "Costs fell."),
+        ("header", "Region | Sales"),
+        ("row", "North | 40"),
+    ]
 
 
 def test_html_text_drops_scripts_styles_and_markup():
