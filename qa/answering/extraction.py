@@ -24,6 +24,7 @@ from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures,
 from qa.answering.reading import Reader, ReadSpan
 from qa.answering.retrieval import Hit, Retriever
 from qa.answering.spans import OTHER, best_span, classify, has_span
+from qa.answering.technical import fits, structured_answer, widen
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
@@ -143,6 +144,11 @@ def _reread(
     return [Scored(totals[i], scored[i].candidate, scored[i].typed_span, feats[i]) for i in order], reads[order[0]]
 
 
+def sentence_at(cand: Candidate) -> int:
+    """Which sentence of its chunk a candidate is."""
+    return cand.hit.chunk.sentences.index((cand.start, cand.end))
+
+
 def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retriever, ranker: Ranker) -> list[Scored]:
     """The best CANDIDATES of `ranked`, scored by `ranker` before reading, best first."""
     qtype = classify(reading.focus)
@@ -151,6 +157,7 @@ def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retr
     for cand in ranked[:CANDIDATES]:
         text = retriever.index.texts[cand.hit.chunk.source]
         has = typed and has_span(reading.focus, text, cand.start, cand.end, context=reading.query)
+        has = has or fits(reading.focus, cand.hit.chunk, sentence_at(cand), text)
         feats = SentenceFeatures(
             dense=cand.dense,
             coverage=cand.coverage,
@@ -193,7 +200,11 @@ def extract(
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
     idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
     span = best_span(focus, text, best.start, best.end, idf=idf, context=query) if has else None
-    if read is not None and read.score > 0:
+    read_span = (best.start + read.start, best.start + read.end) if read is not None and read.score > 0 else None
+    structured = structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
+    if structured is not None:
+        start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
+    elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
             # the reader's words inside a typed span (a whole name, date or list): answer with both
@@ -207,6 +218,8 @@ def extract(
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
         start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+    if best.start <= start < end <= best.end:  # whole code-like words, without backticks or marks around them
+        start, end = widen(text, start, end, best.start, best.end, loose=bool(best.hit.chunk.sentence_kinds))
     features = ConfidenceFeatures(
         dense=best.dense,
         coverage=best.coverage,

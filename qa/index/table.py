@@ -42,9 +42,10 @@ COLUMNS = (
     "path",
     "context",
     "context_start",
+    "sentence_kinds",
 )
 _COL = {name: i for i, name in enumerate(COLUMNS)}
-KEPT = ("kind", "path", "context")  # chunk fields kept in the list of strings
+KEPT = ("kind", "path", "context", "sentence_kinds")  # chunk fields kept in the list of strings
 TEXTS_CACHED = 64  # documents kept decoded
 
 
@@ -77,9 +78,9 @@ class TableWriter:
         for i, c in enumerate(chunks):
             h = self.headings.setdefault(c["heading"], len(self.headings))
             n = len(c["sentences"])
-            kind, path, context = (self.strings.setdefault(c.get(k, ""), len(self.strings)) for k in KEPT)
+            kind, path, context, kinds = (self.strings.setdefault(c.get(k, ""), len(self.strings)) for k in KEPT)
             rows[i] = (doc, c["start"], c["end"], c["paragraph"], c["line"], h, self.row, n, kind, path, context,
-                       c.get("context_start", -1))  # fmt: skip
+                       c.get("context_start", -1), kinds)  # fmt: skip
             self.row += n
             bm25_texts.append(Chunk.from_dict(c, text[c["start"] : c["end"]]).embedding_text())
         self.rows.append(rows)
@@ -177,7 +178,7 @@ class ChunkTable(Sequence):
     def __getitem__(self, key):
         if isinstance(key, slice):
             return [self[i] for i in range(*key.indices(len(self)))]
-        doc, start, end, paragraph, line, heading, first, n, kind, path_at, context, context_start = self._rows[
+        doc, start, end, paragraph, line, heading, first, n, kind, path_at, context, context_start, kinds = self._rows[
             key
         ].tolist()
         i = int(key) % len(self._rows)
@@ -197,6 +198,7 @@ class ChunkTable(Sequence):
             path=self._strings[path_at],
             context=self._strings[context],
             context_start=context_start,
+            sentence_kinds=self._strings[kinds],
         )
 
     def __eq__(self, other: object) -> bool:

@@ -24,7 +24,19 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-from qa.ingest.blocks import CELL_SEPARATOR, CODE, DEFINITION, HEADER, HEADING, ITEM, PARAGRAPH, ROW, TERM, Block
+from qa.ingest.blocks import (
+    CELL_SEPARATOR,
+    CODE,
+    DEFINITION,
+    HEADER,
+    HEADING,
+    ITEM,
+    LETTERS,
+    PARAGRAPH,
+    ROW,
+    TERM,
+    Block,
+)
 from qa.settings import ChunkSettings
 
 PATH_SEPARATOR = " › "
@@ -136,6 +148,7 @@ def chunk_blocks(doc, settings: ChunkSettings, title: str, first_id: int = 0) ->
         for window in _windows([(s, e) for s, e, _ in spans], settings):
             start, end = window[0][0], window[-1][1]
             first_block = blocks[where[window[0]]]
+            letters = "".join(LETTERS[blocks[where[span]].kind] for span in window)
             kind = DEFINITION if owner_kind == TERM else PARAGRAPH if first_block.kind == HEADING else first_block.kind
             chunks.append(
                 Chunk(
@@ -153,6 +166,7 @@ def chunk_blocks(doc, settings: ChunkSettings, title: str, first_id: int = 0) ->
                     path=path_text,
                     context=context,
                     context_start=context_start,
+                    sentence_kinds=letters,
                 )
             )
     return chunks
@@ -169,14 +183,13 @@ def sentence_inputs(doc, chunks: list) -> list[str]:
     """What each sentence of the chunks of a document read with its structure is embedded as, in order:
     a table row's cells paired with their column names (after its heading); a definition's sentence after
     its term; code after its heading and the sentence before it; any other sentence after its heading."""
-    text, blocks = doc.text, doc.blocks
-    starts = [b.start for b in blocks]
+    text = doc.text
     out: list[str] = []
     for chunk in chunks:
         previous = ""
-        for s, e in chunk.sentences:
+        for i, (s, e) in enumerate(chunk.sentences):
             sentence = text[s:e]
-            kind = blocks[max(0, bisect_right(starts, s) - 1)].kind
+            kind = chunk.sentence_kind(i)
             if kind == ROW and chunk.context:
                 lead = f"{chunk.heading}: " if chunk.heading else ""
                 out.append(lead + _pairs(chunk.context, sentence))

@@ -30,6 +30,9 @@ HEADING, TERM, DEFINITION, HEADER, ROW, CAPTION, CODE, ITEM, PARAGRAPH = (
     "paragraph",
 )
 KINDS = (HEADING, TERM, DEFINITION, HEADER, ROW, CAPTION, CODE, ITEM, PARAGRAPH)
+LETTERS = {HEADING: "h", TERM: "t", DEFINITION: "d", HEADER: "H", ROW: "r", CAPTION: "a", CODE: "c", ITEM: "i",
+           PARAGRAPH: "p"}  # fmt: skip
+KIND_OF_LETTER = {letter: kind for kind, letter in LETTERS.items()}
 CONTEXT_KINDS = frozenset([HEADING, TERM, HEADER])  # context of the blocks below them, never answer text alone
 CELL_SEPARATOR = " | "  # between the cells of a table row in the stored text
 LABEL_LEVEL = 7  # a bold-only line or a tab's label: a heading below h6, replaced by the next one

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from qa.ingest.blocks import KIND_OF_LETTER
 from qa.ingest.documents import Document
 from qa.settings import ChunkSettings
 
@@ -101,6 +102,8 @@ class Chunk:
     `context` a definition's term or a table row's header row, found at
     `context_start` in the document (-1 when none). All are context for
     embedding and BM25; an answer may be taken from `context` as well.
+    `sentence_kinds` has one letter per sentence, the kind of block it is in
+    (`qa.ingest.blocks.LETTERS`: "c" code, "r" a table row, ...).
     """
 
     id: int
@@ -117,6 +120,11 @@ class Chunk:
     path: str = ""
     context: str = ""
     context_start: int = -1
+    sentence_kinds: str = ""
+
+    def sentence_kind(self, i: int) -> str:
+        """The kind of block sentence `i` is in ('' for plain text)."""
+        return KIND_OF_LETTER.get(self.sentence_kinds[i : i + 1], "")
 
     def embedding_text(self) -> str:
         """What BM25 indexes: title, headings (the path) and context, then the text."""
@@ -138,6 +146,7 @@ class Chunk:
             "path": self.path,
             "context": self.context,
             "context_start": self.context_start,
+            "sentence_kinds": self.sentence_kinds,
         }
 
     @classmethod
@@ -157,6 +166,7 @@ class Chunk:
             path=d.get("path", ""),
             context=d.get("context", ""),
             context_start=d.get("context_start", -1),
+            sentence_kinds=d.get("sentence_kinds", ""),
         )
 
 

@@ -164,7 +164,7 @@ class _Reader:
             out.add(HEADING, _text_of(el), level=int(tag[1]))
         elif tag == "pre":
             out.add(CODE, clean_code(el.text_content()), of=ctx.of)
-        elif tag == "p" and ctx.kind == PARAGRAPH and _bold_only(el):
+        elif tag == "p" and ctx.kind in (PARAGRAPH, ITEM) and _bold_only(el):
             out.add(HEADING, _text_of(el), level=LABEL_LEVEL)
         elif tag in ("p", "summary", "address"):
             out.add(ctx.kind, _text_of(el), of=ctx.of, tight=ctx.tight)
