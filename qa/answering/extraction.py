@@ -229,6 +229,8 @@ def extract(
         type_missing=1.0 if qtype.strict and span is None else 0.0,
         name_coverage=name_coverage(focus, text[best.start : best.end], best.hit.chunk.heading),
         reader=reader_feature(read.score) if read is not None else 0.0,
+        structured=1.0 if structured is not None else 0.0,
+        documentation=1.0 if best.hit.chunk.sentence_kinds else 0.0,
     )
     first = [x.candidate for x in scored]
     taken = {id(c) for c in first}

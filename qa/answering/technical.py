@@ -62,6 +62,7 @@ _CODE_SHAPE = re.compile(
 # In a document read with its structure, also CamelCase names and all-capitals keywords (VACUUM, SQLITE_BUSY);
 # in plain text (prose) these are mostly names and acronyms.
 _CODE_SHAPE_LOOSE = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]+[A-Z]|^[A-Z][A-Z0-9]{2,}$")
+_INITIALS = re.compile(r"(?:[A-Za-z]\.){1,4}[A-Za-z]?\.?")  # "U.S.", "e.g.": abbreviations, not code
 _PROMPT = re.compile(r"^\s*(?:\$|>>>|\.\.\.|%|#|>|PS>|C:\\>)\s+")
 _TERM_KEYWORDS = re.compile(  # used with .match(text, pos): anchored where it starts
     r"(?:(?:exception|class|property|classmethod|staticmethod|static|abstractmethod|abstract|async|await|final|"
@@ -125,7 +126,7 @@ def _balanced(s: str) -> bool:
 def is_code(word: str, loose: bool = True) -> bool:
     """Whether a word looks like code: an identifier, a flag, a path, a dotted name, a call; `loose` also takes
     CamelCase names and all-capitals keywords."""
-    if not word or not any(c.isalpha() for c in word):
+    if not word or not any(c.isalpha() for c in word) or _INITIALS.fullmatch(word):
         return False
     return bool(_CODE_SHAPE.search(word) or (loose and _CODE_SHAPE_LOOSE.search(word)))
 

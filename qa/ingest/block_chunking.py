@@ -182,7 +182,8 @@ def _pairs(header: str, row: str) -> str:
 def sentence_inputs(doc, chunks: list) -> list[str]:
     """What each sentence of the chunks of a document read with its structure is embedded as, in order:
     a table row's cells paired with their column names (after its heading); a definition's sentence after
-    its term; code after its heading and the sentence before it; any other sentence after its heading."""
+    its term and what holds the term (a heading, a class); code after its heading and the sentence before
+    it; any other sentence after its heading."""
     text = doc.text
     out: list[str] = []
     for chunk in chunks:
@@ -193,8 +194,8 @@ def sentence_inputs(doc, chunks: list) -> list[str]:
             if kind == ROW and chunk.context:
                 lead = f"{chunk.heading}: " if chunk.heading else ""
                 out.append(lead + _pairs(chunk.context, sentence))
-            elif chunk.context and chunk.context_start != s:
-                out.append(f"{_first_line(chunk.context)}: {sentence}")
+            elif chunk.context and chunk.context_start != s:  # a definition: after its term and what holds it
+                out.append(f"{PATH_SEPARATOR.join(chunk.path.split(PATH_SEPARATOR)[-2:])}: {sentence}")
             elif kind == CODE:
                 intro = " ".join(p for p in (chunk.heading, previous) if p)
                 out.append(f"{intro}: {sentence}" if intro else sentence)
