@@ -28,7 +28,11 @@ class ConfidenceFeatures:
     names it holds; `reader`: the span reader's scaled score (0 when it did not read);
     `structured`: 1 when the extract was taken from the chunk's structure (a term's name, a table
     cell, a command line, a default); `documentation`: 1 when the sentence is from a document read
-    with its structure (HTML, Markdown, Word), whose questions and sentences differ from prose.
+    with its structure (HTML, Markdown, Word), whose questions and sentences differ from prose;
+    `rarest`: 1 when the question's most specific term (the rarest in the documents; one they never
+    use counts as rarest of all) is in the sentence's passage: a question the documents don't answer
+    mostly shares the passage's common words, not its most specific one ("Which exception is raised
+    when a *WebSocket* handshake fails?").
     """
 
     dense: float
@@ -41,6 +45,7 @@ class ConfidenceFeatures:
     reader: float
     structured: float = 0.0
     documentation: float = 0.0
+    rarest: float = 1.0
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))

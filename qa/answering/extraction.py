@@ -24,12 +24,13 @@ from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures,
 from qa.answering.reading import Reader, ReadSpan
 from qa.answering.retrieval import Hit, Retriever
 from qa.answering.spans import OTHER, best_span, classify, has_span
-from qa.answering.technical import fits, structured_answer, widen
+from qa.answering.technical import fits, structured_answer, wants_sentence, widen
+from qa.ingest.chunking import Chunk
 from qa.text import terms
 
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
-CANDIDATES = 8  # sentences scored, read and ranked per question
+CANDIDATES = 16  # sentences scored, read and ranked per question
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
@@ -144,6 +145,17 @@ def _reread(
     return [Scored(totals[i], scored[i].candidate, scored[i].typed_span, feats[i]) for i in order], reads[order[0]]
 
 
+def rarest_held(question: str, chunk: Chunk, retriever: Retriever) -> float:
+    """1.0 when the question's rarest term (by IDF over the chunks; a term none holds is rarest of all) is in
+    the chunk's text or context; 1.0 too for a question without content terms."""
+    q_terms = set(terms(question))
+    if not q_terms:
+        return 1.0
+    idf = {t: retriever.lexical.idf(t) for t in q_terms}
+    rarest = max(q_terms, key=lambda t: (idf[t] is None, idf[t] or 0.0, t))
+    return 1.0 if rarest in set(terms(chunk.embedding_text())) else 0.0
+
+
 def sentence_at(cand: Candidate) -> int:
     """Which sentence of its chunk a candidate is."""
     return cand.hit.chunk.sentences.index((cand.start, cand.end))
@@ -204,6 +216,8 @@ def extract(
     structured = structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
     if structured is not None:
         start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
+    elif wants_sentence(focus):  # "how do I ...?", "can I ...?": the statement that answers, not a few words
+        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
@@ -231,6 +245,7 @@ def extract(
         reader=reader_feature(read.score) if read is not None else 0.0,
         structured=1.0 if structured is not None else 0.0,
         documentation=1.0 if best.hit.chunk.sentence_kinds else 0.0,
+        rarest=rarest_held(focus, best.hit.chunk, retriever),
     )
     first = [x.candidate for x in scored]
     taken = {id(c) for c in first}

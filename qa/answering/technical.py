@@ -51,6 +51,11 @@ _HOWTO_Q = re.compile(
     re.I,
 )
 _DEFAULT_Q = re.compile(r"\bdefaults?\b", re.I)
+_YES_NO_Q = re.compile(
+    r"^\s*(?:do|does|did|is|are|was|were|can|could|will|would|should|must|may|might|has|have|had|am)\s+"
+    r"(?!.*\b(?:or|which|what|who|whom|where|when|how)\b)",
+    re.I,
+)
 
 # A code-like word: what stays once the punctuation around a whitespace-delimited word is stripped.
 _EDGE_OPEN = "\"'“‘`(<[{¶"
@@ -92,6 +97,12 @@ def ask(question: str) -> Asked:
     if _DEFAULT_Q.search(question):
         return Asked(DEFAULT)
     return Asked("")
+
+
+def wants_sentence(question: str) -> bool:
+    """Whether the whole sentence answers best: a how-to question ("How do I send form data?") or a yes/no
+    one ("Do I have to unpack gzip replies myself?"), whose answer is a statement, not a few words."""
+    return bool(_HOWTO_Q.search(question) or _YES_NO_Q.match(question))
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
@@ -306,6 +317,24 @@ def row_named(question: str, text: str, start: int, end: int) -> bool:
     return bool(_words(question) & _words(text[start:end]))
 
 
+HOWTO_CHARS = 300  # a how-to answer: the sentence introducing the code and the command, when this short
+
+
+def _with_intro(question: str, text: str, intro, code: tuple[int, int], read) -> tuple[int, int] | None:
+    """A how-to answer from code: the sentence introducing it (ending with ':') through the command it gives,
+    when that is short; else the command alone. Code without a prompt ("$ ", ">>> ") that is short
+    (a snippet, a config block) is answered whole."""
+    a, b = code
+    prompted = any(_PROMPT.match(line) for line in text[a:b].split("\n"))
+    whole = (a, b) if not prompted and b - a <= HOWTO_CHARS else None
+    line = whole or command_line(question, text, a, b, read)
+    if line is None:
+        return None
+    if intro is not None and text[intro[0] : intro[1]].rstrip().endswith(":") and line[1] - intro[0] <= HOWTO_CHARS:
+        return intro[0], line[1]
+    return line
+
+
 def structured_answer(
     question: str, chunk, sentence: int, text: str, read: tuple[int, int] | None
 ) -> tuple[int, int] | None:
@@ -339,10 +368,11 @@ def structured_answer(
         return best_code_token(question, asked, text, start, end, read, loose)
     if asked.kind == HOWTO:
         if kind == "code":
-            return command_line(question, text, start, end, read)
+            intro = sentence - 1 if sentence > 0 and chunk.sentence_kind(sentence - 1) != "code" else -1
+            return _with_intro(question, text, chunk.sentences[intro] if intro >= 0 else None, (start, end), read)
         nxt = sentence + 1
         if text[start:end].rstrip().endswith(":") and nxt < len(chunk.sentences) and chunk.sentence_kind(nxt) == "code":
-            return command_line(question, text, *chunk.sentences[nxt])
+            return _with_intro(question, text, (start, end), chunk.sentences[nxt], None)
         return None
     if asked.kind == DEFAULT:
         return default_value(question, text, start, end)
