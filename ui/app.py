@@ -174,19 +174,6 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "anonymous"
 
 
-def _messages(history: list) -> list[dict]:
-    """The history's messages as plain {"role", "content"} dicts (Gradio hands the handler the raw list)."""
-    out = []
-    for message in history:
-        role, content = message.get("role"), message.get("content")
-        if role not in ("user", "assistant"):
-            raise UploadError(f"a message's role must be 'user' or 'assistant', got {str(role)[:20]!r}")
-        if isinstance(content, list):
-            content = " ".join(p.get("text") or "" for p in content if isinstance(p, dict))
-        out.append({"role": role, "content": content if isinstance(content, str) else str(content or "")})
-    return out
-
-
 class ChatBlocks(gr.Blocks):
     """Gradio Blocks whose server applies `ui.guard.Guard` (request size, requests per session, logins)."""
 
@@ -226,8 +213,8 @@ def build_app(
         """Answer `message` given the earlier turns; return the history with both turns appended."""
         asked = [{"role": "user", "content": escape(message)}] if isinstance(message, str) and message.strip() else []
         try:
-            history = _messages(check_history(history, limits))
-        except QAError as exc:  # too long or not a history: answer without echoing it
+            history = check_history(history, limits)
+        except QAError as exc:  # too long: answer without echoing it
             return [*asked, {"role": "assistant", "content": render_error(exc)}]
         try:
             current = holder.get()
@@ -389,8 +376,7 @@ def build_app(
         lists = [sources_table, to_remove]  # what each build changes (and the removed list, after it)
 
         triggers = [box.submit, send.click]
-        # preprocess=False: the history reaches `chat` unparsed, so its length is checked before any of it is read
-        gr.on(triggers, chat, [box, chatbot, quotes, threshold], [chatbot], api_name="chat", preprocess=False)
+        gr.on(triggers, chat, [box, chatbot, quotes, threshold], [chatbot], api_name="chat")
         # the box empties as the question is sent (the chat already has its text), so a next question
         # typed while this one is answered is kept
         gr.on(triggers, lambda: "", None, [box], queue=False, api_visibility="private")

@@ -7,14 +7,17 @@ Gradio reads it:
 - a request body over `max_request_bytes` (file uploads aside: Gradio limits
   those per file) is refused with 413 before it is parsed, so no client can make
   the server read megabytes of JSON while others wait;
+- a request whose arguments hold a list of more than `max_list_items` (a
+  conversation's messages, files) is refused with 413 before Gradio checks
+  each item, which costs about 0.1 ms an item, in line with everyone else;
 - a session that already has `max_pending` events queued or running gets 429
   for the next one, so one client cannot fill the queue ahead of everyone else;
 - after `login_failures` wrong logins from one address within `login_window`
   seconds, the login answers 429 (with Retry-After) until the oldest of them is
   older than the window.
 
-The chat handler checks the conversation's length itself (`check_history`):
-Gradio hands it the history unparsed, so a long one costs nothing before the check.
+The chat handler checks the conversation against the tighter limits itself
+(`check_history`) and answers in the chat when it is too long.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Limits:
     """The most one request, one session or one address may ask of the chat server."""
 
     max_request_bytes: int = 4 * 1024 * 1024  # any request body but a file upload
+    max_list_items: int = 1000  # items of any list argument (refused before Gradio reads them)
     max_history_messages: int = 200  # messages of the conversation sent with a question (100 turns)
     max_history_chars: int = 1_000_000  # their characters, all together
     max_pending: int = 4  # events one session may have queued or running at once
@@ -40,7 +44,7 @@ class Limits:
     login_window: float = 60.0  # ...within this many seconds, then 429 until the oldest is older
 
     def __post_init__(self) -> None:
-        for name in ("max_request_bytes", "max_history_messages", "max_history_chars", "max_pending"):
+        for name in ("max_request_bytes", "max_list_items", "max_history_messages", "max_history_chars", "max_pending"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -59,7 +63,7 @@ def check_history(history: object, limits: Limits) -> list:
     if len(history) > limits.max_history_messages:
         raise QuestionError(
             f"the conversation is {len(history):,} messages long; the limit is {limits.max_history_messages:,}. "
-            "Clear the chat to go on (follow-ups read only the last turn)"
+            "Start a new conversation (follow-ups read only the last turn)"
         )
     chars = 0
     for message in history:
@@ -71,7 +75,7 @@ def check_history(history: object, limits: Limits) -> list:
         if chars > limits.max_history_chars:
             raise QuestionError(
                 f"the conversation is over {limits.max_history_chars:,} characters long, the limit. "
-                "Clear the chat to go on (follow-ups read only the last turn)"
+                "Start a new conversation (follow-ups read only the last turn)"
             )
     return history
 
@@ -101,9 +105,18 @@ class Guard:
         body = await _read_body(receive, limit)
         if body is None:
             return await _refuse(send, 413, _too_large(None, limit))
+        payload = _json(body)
+        longest = max((len(a) for a in payload.get("data") or () if isinstance(a, list)), default=0)
+        if longest > self.limits.max_list_items:
+            return await _refuse(
+                send,
+                413,
+                f"the request holds a list of {longest:,} items (a conversation's messages, or files); "
+                f"the limit is {self.limits.max_list_items:,}. Start a new conversation",
+            )
         if path.endswith("/queue/join"):
-            session = _session_of(body)
-            if session and self.pending(session) >= self.limits.max_pending:
+            session = payload.get("session_hash")
+            if isinstance(session, str) and self.pending(session) >= self.limits.max_pending:
                 return await _refuse(
                     send,
                     429,
@@ -183,13 +196,15 @@ def _replay(body: bytes, receive):
     return replay
 
 
-def _session_of(body: bytes) -> str:
+def _json(body: bytes) -> dict:
+    """The request's JSON object; {} when it is not one (Gradio answers that itself)."""
     try:
         data = json.loads(body)
     except ValueError:
-        return ""
-    session = data.get("session_hash") if isinstance(data, dict) else None
-    return session if isinstance(session, str) else ""
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("data", []), list):
+        return {}
+    return data
 
 
 async def _refuse(send, status: int, detail: str, headers: list | None = None) -> None:
