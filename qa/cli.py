@@ -270,7 +270,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ui.app import serve
+    from ui.serve import serve
 
     settings, _ = _settings(args)
     serve(args.index, args.corpus, args.model, host=args.host, port=args.port, settings=settings)

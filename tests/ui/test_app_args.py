@@ -67,7 +67,7 @@ def test_there_is_no_share_option(launched):
 
 
 def test_auth_comes_from_the_environment(monkeypatch):
-    from ui.app import auth_from_env
+    from ui.serve import auth_from_env
 
     monkeypatch.delenv("QA_AUTH", raising=False)
     assert auth_from_env() is None
