@@ -179,7 +179,8 @@ class ChatBlocks(gr.Blocks):
     limits = Limits()
 
     def pending(self, session: str) -> int:
-        return len(self._queue.pending_event_ids_session.get(session, ()))
+        """Events `session` has queued or running (Gradio's own count; tests/ui/test_app_limits.py checks it)."""
+        return len(getattr(self._queue, "pending_event_ids_session", {}).get(session, ()))
 
     def launch(self, *args, app_kwargs: dict | None = None, **kwargs):
         app_kwargs = dict(app_kwargs or {})
