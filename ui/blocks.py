@@ -97,7 +97,7 @@ def line_kind(line: str) -> str:
         return HEADING
     if is_table_row(line) or is_separator(line):
         return TABLE_ROW
-    if line.startswith(("    ", "\t")) and line.strip() or _PROMPT.match(line):
+    if (line.startswith(("    ", "\t")) and line.strip()) or _PROMPT.match(line):
         return CODE
     if _LIST.match(line):
         return LIST_ITEM
@@ -299,7 +299,7 @@ def header_above(doc: str, start: int) -> list[str] | None:
             if head_end < 0:
                 return None
             head = doc[doc.rfind("\n", 0, head_end) + 1 : head_end]
-            return [doc[a:b] for a, b in cells(head)] if is_table_row(head) else None
+            return [head[a:b] for a, b in cells(head)] if is_table_row(head) else None
         if line.strip() and not is_table_row(line):
             break
         if line.strip():

@@ -339,9 +339,7 @@ def _question_from(text: str, context: str = "") -> list[tuple[str, str, tuple[i
         date = in_object[0]
         obj = _TRAILING.sub("", " " + text[after : date[0]]).strip()
     else:
-        date = lead_date or next(
-            (d for d in dates if re.fullmatch(r"\s*(?:in|on)\s+", text[obj_end : d[0]])), None
-        )
+        date = lead_date or next((d for d in dates if re.fullmatch(r"\s*(?:in|on)\s+", text[obj_end : d[0]])), None)
     if len(obj.split()) > _MAX_OBJECT_WORDS or _spans(obj, DATE) or not _balanced(obj) or _FINITE.search(obj):
         return out
     if obj and (not _PLAIN.fullmatch(obj) or obj[-1].isdigit()):
