@@ -286,6 +286,9 @@ def header_above(doc: str, start: int) -> list[str] | None:
     first = doc[line_start : line_end if line_end >= 0 else len(doc)]
     if not is_table_row(first):
         return None
+    if is_separator(first) and line_start > 0:  # the passage starts under the header
+        head = doc[doc.rfind("\n", 0, line_start - 1) + 1 : line_start - 1]
+        return [head[a:b] for a, b in cells(head)] if is_table_row(head) else None
     width = len(cells(first))
     pos, run = line_start, []
     for _ in range(200):  # a bounded walk up the table

@@ -287,6 +287,10 @@ def test_a_table_row_takes_its_column_names_from_the_document_above_it():
     assert cells_of(out, "th") == ["Model", "Maker", "Year"]
     assert '<th class="context">' in out
     assert cells_of(out, "td") == ["Tongyi", "Alibaba", "2023"]
+    under = doc.index("|---")  # a passage that starts with the separator line
+    out = render_passage(quote(doc[under : start + len(row)], start=under), doc=doc)
+    assert cells_of(out, "th") == ["Model", "Maker", "Year"]
+    assert cells_of(out, "td") == ["Pangu Chat", "Huawei", "2023", "Tongyi", "Alibaba", "2023"]
 
 
 def test_word_table_rows_take_the_first_row_of_their_table_as_header():
