@@ -150,6 +150,7 @@ def _past(word: str) -> bool:
 _CAP = r"(?:[A-Z][\w’'&.-]*|[a-z]+[A-Z][\w-]*)"
 _NAME_RUN = rf"{_CAP}(?:\s+(?:{_CAP}|of|and|for|de|&))*(?<=[\w.])"
 _FUNCTION_WORDS = "|".join(w.capitalize() for w in sorted(STOPWORDS) if w.isalpha())
+_FUNCTION = re.compile(rf"(?:{_FUNCTION_WORDS})\b")
 _NAME_AT = re.compile(rf"(?:[Tt]he\s+)?(?!(?:{_FUNCTION_WORDS})\b){_NAME_RUN}")
 _NOUN_AT = re.compile(r"[Tt]he\s+((?:[\w’'-]+\s+){0,3}?)")
 _CONNECTIVE = re.compile(r"(?P<first>[\w’'-]+)(?:\s+[\w’'.-]+){0,4},\s+")
@@ -169,11 +170,12 @@ _ADVERB = re.compile(
 _WORD = re.compile(r"[\w’'-]+")
 _OBJECT_STOP = re.compile(
     r",(?!\s*(?:Ltd|Inc|LLC|Corp|Co)\b|\d)|;|:(?!\d)|\.\s*$|(?<![^\s])(?:which|that|who|whose|while|but|and|as|after|"
-    r"before|because|since|following|to|when|where|with|despite|through|including|if|so|than)\b"
+    r"before|because|since|following|to|when|where|with|despite|through|including|if|so|than|stating|saying|"
+    r"pertaining|concerning|regarding|according|using|making)\b"
 )
 _TRAILING = re.compile(
     r"(?:\s+(?:in|on|at|by|during|since|from|of|the|a|an|until|till|between|around|about|early|late|mid|year|years|"
-    r"later|again|also|there|here|too|then|first|[a-z]+ly|[a-z]+ed))+\s*$"
+    r"later|again|also|there|here|too|then|first|for|to|with|[a-z]+ly|[a-z]+ed))+\s*$"
 )
 _FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|can|could|not|never)\b")
 _PLAIN = re.compile(r"[\w\s’'\"“”,&()$%/-]+")
@@ -289,7 +291,8 @@ def _common(word: str, context: str) -> str:
         return word
     if re.search(rf"[\w,;]\s+{word}\b", context):  # capitalized inside a sentence: a name
         return word
-    return word.lower() if re.search(rf"\b{word.lower()}\b", context) else word
+    plural = word.endswith("s") and not word.endswith("ss")  # "Farms", "Motorists": nouns, not names
+    return word.lower() if plural or re.search(rf"\b{word.lower()}\b", context) else word
 
 
 def _question_from(text: str, context: str = "") -> list[tuple[str, str, tuple[int, int]]]:
@@ -302,7 +305,7 @@ def _question_from(text: str, context: str = "") -> list[tuple[str, str, tuple[i
     if by:
         out.append((f"Who {by.group('verb')} {by.group('thing')}?", WHO, by.span("agent")))
     definition = _DEFINITION.match(text)
-    if definition and not _PRONOUNS.search(definition.group("name")):
+    if definition and not _PRONOUNS.search(definition.group("name")) and not _FUNCTION.match(text):
         name = _common(definition.group("name"), context)
         name = "the" + name[3:] if name.startswith("The ") else name
         out.append((f"What is {name}?", WHAT, (definition.end(), len(text))))
