@@ -120,9 +120,6 @@ def _settings(args):
     from qa.settings import AnswerSettings, ChunkSettings
 
     answer_kwargs = {}
-    if getattr(args, "top_k", None) is not None:
-        answer_kwargs["top_k"] = args.top_k
-        answer_kwargs["candidates"] = max(8, args.top_k)
     if getattr(args, "threshold", None) is not None:
         answer_kwargs["threshold"] = args.threshold
     if getattr(args, "retriever", None):
@@ -136,7 +133,10 @@ def _settings(args):
         chunk_kwargs["max_chars"] = args.max_chars
     if getattr(args, "overlap", None) is not None:
         chunk_kwargs["overlap_sentences"] = args.overlap
-    return AnswerSettings(**answer_kwargs), ChunkSettings(**chunk_kwargs)
+    answer = AnswerSettings(**answer_kwargs)
+    if getattr(args, "top_k", None) is not None:
+        answer = answer.with_top_k(args.top_k)
+    return answer, ChunkSettings(**chunk_kwargs)
 
 
 def report_sync(report, index, seconds: float) -> None:

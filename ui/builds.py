@@ -54,12 +54,16 @@ class Builds:
     def stop(self, session: str) -> str:
         """Stop `session`'s builds (or its next one, within `grace` seconds); what was done, in words."""
         with self._lock:
+            now = self.clock()
+            for s, f in list(self._flags.items()):  # Stops that waited in vain: forgotten
+                if not f.running and f.stopped_at is not None and now - f.stopped_at > self.grace:
+                    del self._flags[s]
             flag = self._flags.get(session)
             others = sum(f.running for s, f in self._flags.items() if s != session)
             if flag is not None and flag.running:
                 flag.cancel.set()
                 return "Stopping your build after the documents being embedded now…"
-            flag = self._flags[session] = _Flag(stopped_at=self.clock())
+            flag = self._flags[session] = _Flag(stopped_at=now)
             flag.cancel.set()
         note = f" ({others} build{'s' if others != 1 else ''} of other users running: Stop leaves those alone)"
         return (

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from qa.api import QA, default_qa
-from qa.documents import max_bytes
+from qa.ingest.documents import max_bytes
 from qa.settings import AnswerSettings
 from ui import app as chat
+from ui.look import launch_options
 
 
 def serve(
@@ -43,7 +44,7 @@ def serve(
     if auth is None and not is_loopback(host):
         print(exposure_warning(host), file=sys.stderr)
     demo = chat.build_app(factory)
-    demo.launch(server_name=host, server_port=port, auth=auth, max_file_size=max_bytes(), css=chat.CSS)
+    demo.launch(server_name=host, server_port=port, auth=auth, max_file_size=max_bytes(), **launch_options())
 
 
 def is_loopback(host: str) -> bool:

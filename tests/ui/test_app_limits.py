@@ -16,6 +16,7 @@ from tests.ui.test_app_fake_bot import FakeBot
 from ui.app import build_app
 from ui.guard import Limits
 
+SERVED = pytest.mark.slow  # starts a server (seconds); pytest -m "" runs it
 NORMAL_BOUND_S = 5.0  # a normal question's answer, while another client sends a huge request (was 29.5 s)
 
 
@@ -34,6 +35,7 @@ def _history(messages: int, chars: int) -> list[dict]:
     return [{"role": roles[i % 2], "content": [{"type": "text", "text": "x" * chars}]} for i in range(messages)]
 
 
+@SERVED
 def test_a_huge_request_is_refused_at_once_and_a_normal_question_is_answered(serve, ask):
     """A well-formed 200,000-turn history (about 15 MB) is refused before it is read; the next question is not
     kept waiting behind it (it waited about 30 s)."""
@@ -50,6 +52,7 @@ def test_a_huge_request_is_refused_at_once_and_a_normal_question_is_answered(ser
     assert "Huawei" in reply and normal_s < NORMAL_BOUND_S, (huge_s, normal_s)
 
 
+@SERVED
 def test_the_largest_allowed_conversation_does_not_hold_up_others(serve, ask):
     limits = Limits()
     demo = build_app(lambda: FakeBot())
@@ -74,6 +77,7 @@ def test_the_largest_allowed_conversation_does_not_hold_up_others(serve, ask):
     assert done["messages"] == limits.max_history_messages + 2  # answered: question and reply appended
 
 
+@SERVED
 @pytest.mark.parametrize(
     ("history", "message"),
     [
@@ -89,6 +93,7 @@ def test_a_conversation_over_the_limits_gets_a_message_in_the_chat(serve, text, 
     assert text(out[-1]).replace("\\", "").startswith(message.replace("\\", ""))
 
 
+@SERVED
 def test_a_list_of_thousands_of_messages_is_refused_before_gradio_reads_them(serve):
     """Gradio checks each message (about 0.1 ms apiece) before the handler runs: past 1,000 it never starts."""
     demo = build_app(lambda: FakeBot())
@@ -101,6 +106,7 @@ def test_a_list_of_thousands_of_messages_is_refused_before_gradio_reads_them(ser
     assert seconds < 2.0, seconds
 
 
+@SERVED
 def test_one_session_may_have_only_a_few_requests_queued_or_running(serve):
     release = threading.Event()
 
@@ -124,6 +130,7 @@ def test_one_session_may_have_only_a_few_requests_queued_or_running(serve):
     assert other.status_code == 200
 
 
+@SERVED
 def test_any_request_body_over_the_limit_is_refused(serve):
     demo = build_app(lambda: FakeBot(), limits=Limits(max_request_bytes=1000))
     with serve(demo) as c:
@@ -136,6 +143,7 @@ def test_any_request_body_over_the_limit_is_refused(serve):
     assert upload.status_code == 200  # files: Gradio's max_file_size applies to each
 
 
+@SERVED
 def test_wrong_logins_from_one_address_are_throttled():
     demo = build_app(lambda: FakeBot())
     port = free_port()

@@ -9,12 +9,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from qa.api import QA
 from qa.index import load_index, read_manifest
 from tests.conftest import FakeEmbedder, write_corpus
 from ui.app import UPLOAD_CACHE, build_app
 from ui.render import escape
+
+pytestmark = pytest.mark.slow  # each starts a server (seconds); pytest -m "" runs them
 
 
 class HookedEmbedder(FakeEmbedder):
@@ -54,9 +57,9 @@ def _files(tmp_path: Path, n: int, prefix: str = "doc") -> list:
 
 def test_a_stop_before_the_build_starts_is_not_lost(tmp_path, serve, monkeypatch):
     """Stop pressed while the files are still on their way (the server knows of no build yet): the build stops."""
-    from qa import index as index_module
+    from qa.index import segments
 
-    monkeypatch.setattr(index_module, "EMBED_GROUP", 1)
+    monkeypatch.setattr(segments, "EMBED_GROUP", 1)
     demo, corpus, index = _app(tmp_path, HookedEmbedder())
     before = read_manifest(index)
     with serve(demo) as c:
@@ -73,9 +76,9 @@ def test_a_stop_before_the_build_starts_is_not_lost(tmp_path, serve, monkeypatch
 def test_a_stop_stops_only_the_build_of_its_own_session(tmp_path, serve, monkeypatch):
     from gradio_client import Client
 
-    from qa import index as index_module
+    from qa.index import segments
 
-    monkeypatch.setattr(index_module, "EMBED_GROUP", 1)
+    monkeypatch.setattr(segments, "EMBED_GROUP", 1)
     embedder = HookedEmbedder(delay=0.2)
     demo, _, index = _app(tmp_path, embedder)
     with serve(demo) as c:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from qa.api import PROJECT_ROOT, QA, default_qa
-from qa.documents import list_corpus
 from qa.index import read_manifest
+from qa.ingest.documents import list_corpus
 from tests.conftest import write_corpus
 from tests.ui.conftest import message_text
 from ui.app import build_app
