@@ -66,6 +66,7 @@ from qa.threads import pin_threads
 from ui.builds import Builds
 from ui.examples import example_questions
 from ui.guard import Guard, Limits, check_history
+from ui.look import launch_options  # noqa: F401 (callers take the launch options from here)
 from ui.render import (
     SOURCE_COLUMNS,
     UPLOAD_COLUMNS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -186,7 +187,8 @@ def test_the_login_opens_again_when_the_window_has_passed():
             sent.append(message)
 
         scope = {"type": "http", "method": "POST", "path": "/login", "headers": [], "client": (address, 1)}
-        asyncio.run(guard(scope, receive, send))
+        with ThreadPoolExecutor(1) as pool:  # its own event loop, whatever loop this thread may have
+            pool.submit(asyncio.run, guard(scope, receive, send)).result()
         return sent[0]["status"]
 
     assert [attempt(b"wrong") for _ in range(6)] == [400] * 5 + [429]
