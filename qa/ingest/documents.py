@@ -12,29 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.ingest.formats import FORMATS, FormatError, extract, format_of
+from qa.ingest.formats import FORMATS, FormatError, extract, format_of, max_bytes  # max_bytes: the file-size limit
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = tuple(FORMATS)
-MAX_MB_DEFAULT = 50
-
-
-def max_bytes() -> int:
-    """The largest file read, from $QA_MAX_FILE_MB (default 50)."""
-    value = os.environ.get("QA_MAX_FILE_MB", str(MAX_MB_DEFAULT))
-    try:
-        mb = float(value)
-    except ValueError:
-        raise CorpusError(f"QA_MAX_FILE_MB must be a number of megabytes, got {value!r}") from None
-    return int(mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
