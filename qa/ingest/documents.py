@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from qa.ingest.formats import FORMATS, FormatError, extract, format_of, max_byte
 log = logging.getLogger(__name__)
 
 SUFFIXES = tuple(FORMATS)
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -157,10 +159,19 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     except Exception as exc:  # a library failing on a damaged file: name the file, keep going
         log.exception("could not read %s", source.path)
         return Skipped(source.path, f"could not be read as {source.format} ({type(exc).__name__}: {exc})", digest)
-    if not got.text.strip():
-        reason = "no text layer (a scanned PDF?)" if source.format == "pdf" else "empty"
+    reason = no_text_reason(got.text, source.format)
+    if reason:
         return Skipped(source.path, reason, digest)
     return Document(source.path, got.text, digest, source.format, got.pages)
+
+
+def no_text_reason(text: str, fmt: str) -> str:
+    """Why a document's text gives nothing to answer from ('' when it does): blank, or no letter or digit in it."""
+    if not text.strip():
+        return "no text layer (a scanned PDF?)" if fmt == "pdf" else "empty"
+    if not _LETTER_OR_DIGIT.search(text):
+        return "no answerable text: not one letter or digit in it"
+    return ""
 
 
 def read_text(path: str | Path) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import UploadError
-from qa.ingest.documents import list_corpus, max_bytes, sha256_bytes
+from qa.ingest.documents import list_corpus, max_bytes, no_text_reason, sha256_bytes
 from qa.ingest.formats import FORMATS, FormatError, extract, format_of
 from qa.ingest.removed import Removed, keep
 
@@ -99,8 +99,12 @@ def add_files(corpus_dir: str | Path, files: list[str | Path], *, names: list[st
             out.append(_refuse(offered, f"the same file is already in the corpus as {by_hash[digest]}"))
             continue
         try:
-            if not extract(data, fmt).text.strip():
+            text = extract(data, fmt).text
+            if not text.strip():
                 out.append(_refuse(offered, "no text in it" + (" (a scanned PDF?)" if fmt == "pdf" else "")))
+                continue
+            if no_text_reason(text, fmt):  # only punctuation or symbols: nothing a question could find
+                out.append(_refuse(offered, no_text_reason(text, fmt)))
                 continue
         except FormatError as exc:
             out.append(_refuse(offered, str(exc)))
