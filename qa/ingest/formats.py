@@ -36,7 +36,7 @@ from qa.errors import ConfigError, CorpusError
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 PAGE_BREAK = "\n\n"
 MAX_MB_DEFAULT = 50
-READ_SECONDS_DEFAULT = 60
+READ_SECONDS_DEFAULT = 120
 MB = 1024 * 1024
 
 
