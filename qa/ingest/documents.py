@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.ingest.formats import FORMATS, FormatError, extract, format_of, max_bytes  # max_bytes: the file-size limit
+from qa.ingest.formats import FORMATS, FormatError, ReadLimits, extract, format_of, max_bytes  # max_bytes: file limit
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ def list_corpus(corpus_dir: str | Path) -> tuple[list[SourceFile], list[Skipped]
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
     limit = max_bytes()
+    ReadLimits.from_env()  # a bad QA_MAX_READ_SECONDS is an error here, before any file, not a skip per file
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     for path in sorted(p for p in root.rglob("*") if format_of(p.name)):
