@@ -288,15 +288,13 @@ class QA:
         self.glossary = self.glossary or default_glossary()
         if self.glossary is None:
             return None
-        return self.glossary.translate(question, lambda term: self.retriever.lexical.idf(term) is not None)
+        return self.glossary.translate(question, self.retriever.idf.known)
 
     def _read_query(self, question: str, query: str, exclude, settings) -> tuple[str, Extract | None]:
         with self._lock:
             qvec = self.embedder.encode_queries([query])[0]
-        hits = self.retriever.search(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
-        return query, extract(
-            question, query, qvec, hits, self.retriever, self.reader, settings.read_sentences, self.ranker
-        )
+        found = self.retriever.retrieve(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
+        return query, extract(question, query, found, self.reader, settings.read_sentences, self.ranker)
 
     def answer(
         self,

@@ -126,11 +126,11 @@ def collect_candidates(bot, questions: list[dict], contains) -> list[tuple[np.nd
     for item in questions:
         q = item["question"]
         qvec = bot.embedder.encode_queries([q])[0]
-        hits = bot.retriever.search(q, qvec, bot.settings.candidates, bot.settings.retriever)
-        scored = scored_candidates(q, q, candidates(q, qvec, hits, bot.retriever), bot.retriever, rules)
+        found = bot.retriever.retrieve(q, qvec, bot.settings.candidates, bot.settings.retriever)
+        scored = scored_candidates(q, q, candidates(q, found), found.texts, rules)
         if not scored:
             continue
-        texts = [bot.index.texts[c.hit.chunk.source][c.start : c.end] for _, c, _, _ in scored]
+        texts = [found.texts[c.hit.chunk.source][c.start : c.end] for _, c, _, _ in scored]
         x = np.array([f for *_, f in scored], dtype=np.float64)
         reads = np.array([reader.read(q, [t])[0].score for t in texts])
         y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in texts])

@@ -19,14 +19,13 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from qa.ranking import Ranker, reader_feature, sentence_features, with_reading
 from qa.reading import Reader, ReadSpan
-from qa.retrieval import Hit, Retriever
+from qa.retrieval import Hit, Retrieved
 from qa.spans import OTHER, best_span, classify, has_span
 from qa.text import terms
 
@@ -145,33 +144,31 @@ def slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", Path(model).name) or "model"
 
 
-def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
+def weighted_coverage(query_terms: list[str], text_terms: set[str], idf: Callable[[str], float]) -> float:
     """Share of the query's IDF mass whose terms occur in `text_terms`."""
     unique = set(query_terms)
-    total = sum(retriever.term_idf(t) for t in unique)
+    total = sum(idf(t) for t in unique)
     if total == 0:
         return 0.0
-    return sum(retriever.term_idf(t) for t in unique if t in text_terms) / total
+    return sum(idf(t) for t in unique if t in text_terms) / total
 
 
-def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> list[Candidate]:
+def candidates(query: str, found: Retrieved) -> list[Candidate]:
     """All sentences of the hits, best first."""
-    index = retriever.index
     q_terms = terms(query)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
-    for hit in hits:
+    for hit in found.hits:
         chunk = hit.chunk
-        text = index.texts[chunk.source]
+        text = found.texts[chunk.source]
         context_terms = set(terms(chunk.embedding_text()))
-        context = weighted_coverage(q_terms, context_terms, retriever)
-        first = index.sentence_rows[chunk.id]
+        context = weighted_coverage(q_terms, context_terms, found.idf)
         for offset, (s, e) in enumerate(chunk.sentences):
             if (chunk.source, s) in seen:
                 continue
             seen.add((chunk.source, s))
-            dense = float(index.sentence_vectors[first + offset] @ qvec.reshape(-1))
-            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), retriever)
+            dense = hit.sentences[offset]
+            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), found.idf)
             score = dense + 0.6 * coverage + 0.3 * context + 0.2 * hit.dense
             out.append(Candidate(hit, s, e, dense, coverage, context, score))
     out.sort(key=lambda c: c.score, reverse=True)
@@ -201,7 +198,7 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
 
 
 def _reread(
-    question: str, scored: list, n: int, reader: Reader, retriever: Retriever, ranker: Ranker
+    question: str, scored: list, n: int, reader: Reader, texts: Mapping[str, str], ranker: Ranker
 ) -> tuple[list, ReadSpan]:
     """Read the best `n` of `scored` (key, candidate, has a typed span, features); re-rank all with `ranker.after`.
 
@@ -210,7 +207,6 @@ def _reread(
     or when the reader is already sure of the first (score >= SURE). Unread sentences keep
     a reader score of 0. Returns the re-ranked list and the winner's reading.
     """
-    texts = retriever.index.texts
     read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
     reads = {0: read(scored[0][1])}
     feats = [f for *_, f in scored]
@@ -231,13 +227,13 @@ def _reread(
     return [(totals[i], *scored[i][1:3], feats[i]) for i in order], reads[order[0]]
 
 
-def scored_candidates(question: str, query: str, ranked: list[Candidate], retriever: Retriever, ranker: Ranker):
+def scored_candidates(question: str, query: str, ranked: list[Candidate], texts: Mapping[str, str], ranker: Ranker):
     """The best 8 of `ranked` as (score before reading, candidate, has a typed span, features), best first."""
     qtype = classify(question)
     typed = qtype.kind != OTHER or qtype.plural
     scored = []
     for cand in ranked[:8]:
-        text = retriever.index.texts[cand.hit.chunk.source]
+        text = texts[cand.hit.chunk.source]
         has = typed and has_span(question, text, cand.start, cand.end, context=query)
         names = name_coverage(question, text[cand.start : cand.end], cand.hit.chunk.heading)
         feats = sentence_features(cand, has, names)
@@ -249,32 +245,31 @@ def scored_candidates(question: str, query: str, ranked: list[Candidate], retrie
 def extract(
     question: str,
     query: str,
-    qvec: np.ndarray,
-    hits: list[Hit],
-    retriever: Retriever,
+    found: Retrieved,
     reader: Reader | None = None,
     read_sentences: int = 0,
     ranker: Ranker | None = None,
 ) -> Extract | None:
-    """Pick the sentence and the words in it that answer `question` (made whole as `query`).
+    """Pick the sentence and the words in it that answer `question` (made whole as `query`) from what
+    retrieval `found` (the hits, their texts and the idf: plain data, no store).
 
     `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
     the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
     """
     ranker = ranker or Ranker.rules()
-    ranked = candidates(query, qvec, hits, retriever)
+    ranked = candidates(query, found)
     if not ranked:
         return None
     typed_question = question if query.startswith(question) else query
-    scored = scored_candidates(typed_question, query, ranked, retriever, ranker)
+    scored = scored_candidates(typed_question, query, ranked, found.texts, ranker)
     qtype = classify(typed_question)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(typed_question, scored, read_sentences, reader, retriever, ranker)
+        scored, read = _reread(typed_question, scored, read_sentences, reader, found.texts, ranker)
     key, best, has, _ = scored[0]
-    text = retriever.index.texts[best.hit.chunk.source]
+    text = found.texts[best.hit.chunk.source]
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
-    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    idf = lambda t: found.idf(t) / found.idf.max_idf  # noqa: E731
     span = best_span(typed_question, text, best.start, best.end, idf=idf, context=query) if has else None
     if read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
@@ -290,7 +285,7 @@ def extract(
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
         context = query[len(question) :] if query.startswith(question) else ""
-        start, end = clause_window(text, best.start, best.end, typed_question, retriever, context)
+        start, end = clause_window(text, best.start, best.end, typed_question, found.idf, context)
     margin = key - scored[1][0] if len(scored) > 1 else 0.5
     feats = (
         best.dense,
@@ -309,7 +304,7 @@ def extract(
 
 
 def clause_window(
-    text: str, start: int, end: int, question: str, retriever: Retriever, context: str = ""
+    text: str, start: int, end: int, question: str, idf: Callable[[str], float], context: str = ""
 ) -> tuple[int, int]:
     """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long.
 
@@ -333,8 +328,8 @@ def clause_window(
             window = set(terms(text[a:b]))
             new = len(window - set(q_terms) - set(c_terms))
             score = (
-                weighted_coverage(q_terms, window, retriever)
-                - 0.5 * weighted_coverage(c_terms, window, retriever)
+                weighted_coverage(q_terms, window, idf)
+                - 0.5 * weighted_coverage(c_terms, window, idf)
                 + 0.2 * min(1.0, new / 8)
             )
             key = (round(score, 6), b - a)
