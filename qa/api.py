@@ -23,10 +23,12 @@ from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract, load_ranker
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
+from qa.milvus_store import MilvusSettings
 from qa.ranking import Ranker
 from qa.reading import Reader, default_reader
 from qa.retrieval import Retriever
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
+from qa.store import Store
 from qa.threads import pin_threads
 from qa.translation import Glossary, default_glossary, has_han
 from qa.uploads import Added, add_files, remove_file
@@ -86,11 +88,14 @@ def build(
     cancel: threading.Event | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
+    store: MilvusSettings | str | None = None,
 ) -> SyncReport:
     """Bring the index of a corpus folder up to date: only new and changed documents are embedded.
 
     `full=True` embeds every document again. `vectors` picks the FAISS index
     (default: exact up to 200,000 sentences, HNSW above; `QA_INDEX_TYPE`).
+    `store`: `MilvusSettings` to keep the chunks in Milvus, "faiss" for the
+    index folder itself; by default the store the index already uses.
 
     Loads the model unless one is passed. `cancel.set()` stops a long build
     between two groups of documents (BuildCancelled); the previous index stays.
@@ -99,9 +104,46 @@ def build(
     index_dir = Path(index_dir or default_index())
     embedder = embedder or load_embedder(model or default_model())
     chunking = chunking or ChunkSettings()
+    commit = store_commit(index_dir, store)
     return sync_index(
-        corpus_dir, index_dir, embedder, chunking, progress=progress, cancel=cancel, full=full, vectors=vectors
+        corpus_dir,
+        index_dir,
+        embedder,
+        chunking,
+        progress=progress,
+        cancel=cancel,
+        full=full,
+        vectors=vectors,
+        commit=commit,
     )
+
+
+def store_commit(index_dir: Path, store: MilvusSettings | str | None = None):
+    """How a build writes the index (`qa.index.sync_index`'s `commit`): None for FAISS in the folder, or
+    into Milvus. `store` None keeps the store the folder's manifest names."""
+    if store is None:
+        try:
+            recorded = read_manifest(index_dir).store
+        except (IndexMissingError, IndexCorruptError):
+            recorded = {}
+        store = MilvusSettings.from_manifest(recorded, index_dir) if recorded.get("kind") == "milvus" else "faiss"
+    if store == "faiss":
+        return None
+    if not isinstance(store, MilvusSettings):
+        raise ConfigError(f"store must be 'faiss' or MilvusSettings, got {store!r}")
+    from qa.milvus_build import committer
+
+    return committer(store)
+
+
+def open_index(index_dir: Path, manifest: Manifest | None = None) -> LoadedIndex | Store:
+    """The index of a folder: its FAISS files loaded, or the Milvus its manifest names, connected and checked."""
+    manifest = manifest or read_manifest(index_dir)
+    if manifest.store.get("kind") == "milvus":
+        from qa.milvus_store import open_store
+
+        return open_store(index_dir, manifest)
+    return load_index(index_dir)
 
 
 def resolve_paths(corpus_dir, index_dir) -> tuple[Path, Path]:
@@ -169,7 +211,7 @@ class QA:
 
     def __init__(
         self,
-        index: LoadedIndex,
+        index: LoadedIndex | Store,
         embedder: Embedder,
         settings: AnswerSettings | None = None,
         calibration: Calibration | None = None,
@@ -188,6 +230,7 @@ class QA:
         self.calibration = calibration or Calibration.load(model=embedder.name, reader=self.settings.read_sentences > 0)
         self.ranker = ranker or load_ranker(embedder.name)
         self.retriever = Retriever(index)
+        self.store = self.retriever.store
         if reader is None and self.settings.read_sentences:
             reader = default_reader()
         self.reader = reader
@@ -221,13 +264,17 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            reasons = staleness(manifest, corpus_dir, model, chunking)
+            # a server over a shared Milvus store needs no copy of the corpus: it answers from what the store holds
+            replica = manifest.store.get("kind") == "milvus" and not corpus_dir.exists()
+            reasons = [] if replica else staleness(manifest, corpus_dir, model, chunking)
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
                 )
             else:
-                index = load_index(index_dir)
+                index = open_index(index_dir, manifest)
+        except StaleIndexError as exc:  # the Milvus collections no longer hold what the manifest says
+            problem = exc
         except (IndexMissingError, IndexCorruptError) as exc:
             if corpus is None and index_dir != default_index():
                 raise
@@ -238,8 +285,8 @@ class QA:
                 raise problem
             log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
-            sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress)
-            index = load_index(index_dir)
+            sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, commit=store_commit(index_dir))
+            index = open_index(index_dir)
         embedder = embedder or load_embedder(model)
         pin_threads(1)
         return cls(index, embedder, settings)

@@ -97,6 +97,7 @@ class Manifest:
     vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
     lexical: dict = field(default_factory=dict)  # lexical.LEXICAL of the stored BM25
     format_version: int = FORMAT_VERSION
+    store: dict = field(default_factory=dict)  # where the chunks live when not in this folder (qa.milvus_store)
 
     def to_dict(self) -> dict:
         return {
@@ -116,7 +117,7 @@ class Manifest:
             "built_at": self.built_at,
             "build_id": self.build_id,
             "versions": self.versions,
-        }
+        } | ({"store": self.store} if self.store else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> Manifest:
@@ -139,6 +140,7 @@ class Manifest:
                 skipped=dict(d.get("skipped", {})),
                 vector_index=dict(d.get("vector_index", {"type": "flat"})),
                 lexical=dict(d.get("lexical", {})),
+                store=dict(d.get("store", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest is incomplete ({exc}); {_REBUILD}") from exc
@@ -550,9 +552,23 @@ def _find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, k
 
 
 def _commit_docs(
-    index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full=False, vectors=None, found=None
+    index_dir,
+    corpus_dir,
+    docs,
+    skipped,
+    embedder,
+    chunking,
+    progress,
+    cancel,
+    full=False,
+    vectors=None,
+    found=None,
+    commit=None,
 ):
-    """Embed what has no segment yet and write the index. `found`: segments the caller already found, by path."""
+    """Embed what has no segment yet and write the index. `found`: segments the caller already found, by path.
+
+    `commit(index_dir, corpus_dir, segments, skipped, embedder, chunking)` writes another store than
+    FAISS from the segments and returns its manifest (`qa.milvus_store`)."""
     reused, todo = {}, []
     known = {} if full or found is not None else _known_segments(index_dir, embedder, chunking)
     nonce = uuid.uuid4().hex if full else ""
@@ -567,6 +583,8 @@ def _commit_docs(
             todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
     made = {s.path: s for s in _embed_documents(index_dir, todo, embedder, chunking, progress, cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
+    if commit is not None:
+        return commit(index_dir, corpus_dir, segments, skipped, embedder, chunking), sorted(reused)
     kind = (vectors or VectorSettings.from_env()).resolve(sum(s.sentences for s in segments))
     unchanged = _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kind)
     if unchanged is not None:
@@ -615,6 +633,7 @@ def sync_index(
     cancel: threading.Event | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
+    commit=None,
 ) -> SyncReport:
     """Bring the index up to date with its corpus folder: embed new and changed documents only.
 
@@ -644,7 +663,7 @@ def sync_index(
         if not docs:
             raise no_documents_error(corpus_dir, skipped)
         args = (index_dir, corpus_dir, docs, skipped, embedder, chunking, progress, cancel, full)
-        manifest, kept = _commit_docs(*args, vectors=vectors, found=found)
+        manifest, kept = _commit_docs(*args, vectors=vectors, found=found, commit=commit)
     now = manifest.documents
     return SyncReport(
         manifest=manifest,

@@ -140,12 +140,12 @@ class Retriever:
         q = terms(query) if mode in ("hybrid", "bm25") else []
         lexical = store.lexical(q, depth) if q else {}
         if exclude:
-            found = store.chunks(list(dict.fromkeys([*dense, *lexical])))
+            found = store.chunks_by_id(list(dict.fromkeys([*dense, *lexical])))
             dense = {c: s for c, s in dense.items() if not exclude(found[c])}
             lexical = {c: s for c, s in lexical.items() if not exclude(found[c])}
         fused = fuse(dense, lexical, BM25_WEIGHT)
         best = sorted(fused, key=fused.get, reverse=True)[:k]
-        chunks = store.chunks(best)
+        chunks = store.chunks_by_id(best)
         sentences = store.sentence_scores(best, qvec)
         for cid in best:
             if cid not in dense:
@@ -160,4 +160,4 @@ class Retriever:
     ) -> Retrieved:
         """`search`, with what extraction needs besides: the hits' document texts and the idf."""
         hits = self.search(query, qvec, k, mode, exclude)
-        return Retrieved(tuple(hits), self.store.texts(dict.fromkeys(h.chunk.source for h in hits)), self.idf)
+        return Retrieved(tuple(hits), self.store.document_texts(dict.fromkeys(h.chunk.source for h in hits)), self.idf)

@@ -5,7 +5,7 @@ A store answers a few questions about the chunks (the `Store` protocol):
 - `lexical`: the best chunks by BM25 for the query's terms (`qa.text.terms`);
 - `sentence_scores`: each sentence of some chunks against a query vector;
 - `frequency`: how many chunks hold a term (the idf the ranker weighs terms by);
-- `chunks` and `texts`: chunks by id, and their documents' texts.
+- `chunks_by_id` and `document_texts`: chunks by id, and their documents' texts.
 
 Fusion, ranking, reading and confidence stay in the app (`qa.retrieval`,
 `qa.extraction`), so every store ranks the same way. `FaissStore` is the
@@ -86,11 +86,11 @@ class Store(Protocol):
         """How many chunks hold `term` (0: none)."""
         ...
 
-    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+    def chunks_by_id(self, ids: Sequence[int]) -> dict[int, Chunk]:
         """These chunks, by id."""
         ...
 
-    def texts(self, sources: Iterable[str]) -> Mapping[str, str]:
+    def document_texts(self, sources: Iterable[str]) -> Mapping[str, str]:
         """The texts of these documents, by path."""
         ...
 
@@ -104,14 +104,15 @@ class FaissStore:
         self.index = index
         self.path = index.path
         self.manifest = index.manifest
-        self.table = index.chunks
+        self.chunks = index.chunks  # as LoadedIndex: the chunks in id order, texts and pages by path
+        self.texts = index.texts
         self.pages = index.pages
         # The BM25 the build stored; built here (tokenizing every chunk) only when it is missing or outdated.
-        self.bm25: Lexical = index.lexical or build_lexical(c.embedding_text() for c in self.table)
+        self.bm25: Lexical = index.lexical or build_lexical(c.embedding_text() for c in self.chunks)
 
     @property
     def size(self) -> int:
-        return len(self.table)
+        return len(self.chunks)
 
     def dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
         depth = min(self.index.vectors.ntotal, k * SENTENCE_DEPTH)
@@ -132,7 +133,7 @@ class FaissStore:
 
     def sentence_scores(self, chunk_ids: Sequence[int], qvec: np.ndarray) -> dict[int, SentenceScores]:
         out = {}
-        counts = self.table.sentence_counts
+        counts = self.chunks.sentence_counts
         for cid in chunk_ids:
             first = self.index.sentence_rows[cid]
             out[cid] = score_sentences(self.index.sentence_vectors[first : first + int(counts[cid])], qvec)
@@ -142,8 +143,8 @@ class FaissStore:
         i = self.bm25.bm25.vocab_dict.get(term)
         return 0 if i is None or i >= len(self.bm25.df) else int(self.bm25.df[i])
 
-    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        return {i: self.table[i] for i in ids}
+    def chunks_by_id(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        return {i: self.chunks[i] for i in ids}
 
-    def texts(self, sources: Iterable[str]) -> Mapping[str, str]:
+    def document_texts(self, sources: Iterable[str]) -> Mapping[str, str]:
         return self.index.texts  # decoded when read, a few kept: no copy is made
