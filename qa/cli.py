@@ -197,7 +197,9 @@ def cmd_index(args) -> int:
     if args.ray:
         from qa.ray_build import ray_build
 
-        report = ray_build(corpus, index, args.ray, model=args.model, chunking=chunking, full=args.full, store=store)
+        report = ray_build(
+            corpus, index, args.ray, model=args.model, chunking=chunking, full=args.full, store=store, vectors=vectors
+        )
     else:
         report = build(
             corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors,
