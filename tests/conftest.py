@@ -132,6 +132,7 @@ def unit_isolation(request, monkeypatch, tmp_path_factory):
 def pytest_configure(config):
     # Declared in pyproject.toml too; registering here keeps `--strict-markers` happy without it.
     config.addinivalue_line("markers", "e2e: end-to-end tests with the real model, FAISS index and UI (slower)")
+    config.addinivalue_line("markers", "slow: tests that start servers or a Ray cluster (Milvus Lite server, Ray)")
 
 
 def pytest_collection_modifyitems(config, items):
