@@ -174,6 +174,7 @@ def _previous(index_dir: Path, recorded: dict, embedder, chunking) -> Manifest |
 
 def committer(settings: MilvusSettings):
     """The `commit` that `qa.index.sync_index` calls to write the segments into Milvus (see module doc)."""
+    _client_module()  # the extra is there, before anything is embedded
 
     def commit(index_dir: Path, corpus_dir: Path, segments, skipped, embedder, chunking) -> Manifest:
         recorded = settings.recorded(index_dir)

@@ -116,8 +116,10 @@ def ray_build(
     progress: bool = True,
 ) -> SyncReport:
     """Embed the corpus's new and changed documents with Ray, then bring the index up to date (module doc)."""
+    _ray()  # the extra is there, before anything is read
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
+    commit = store_commit(index_dir, store)
     chunking = chunking or ChunkSettings()
     model = model or default_model()
     embedder = load_embedder(model)  # its name and size, and the ONNX export the actors load
@@ -127,7 +129,6 @@ def ray_build(
     if todo:
         ray = _start(address, num_cpus)
         _embed_with_ray(ray, corpus_dir, index_dir, todo, embedder, chunking, workers, progress)
-    commit = store_commit(index_dir, store)
     return sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, vectors=vectors, commit=commit)
 
 

@@ -62,6 +62,7 @@ def best_per_chunk(scores: Iterable[float], owners: Iterable[int], k: int) -> di
 class Store(Protocol):
     """What retrieval needs from the place the chunks are kept. Chunk ids are ints, unique in the store."""
 
+    kind: str  # "faiss", "milvus"
     path: Path  # the index folder (its manifest names the store)
     manifest: Manifest
 
@@ -92,6 +93,20 @@ class Store(Protocol):
 
     def document_texts(self, sources: Iterable[str]) -> Mapping[str, str]:
         """The texts of these documents, by path."""
+        ...
+
+
+@runtime_checkable
+class WritableStore(Store, Protocol):
+    """A store written document by document (Milvus). The FAISS store is written whole by the build instead
+    (`qa.index.sync_index`: only new and changed documents are embedded; its files are then rewritten)."""
+
+    def upsert(self, path: str, rows) -> None:
+        """Replace the rows of the document at `path` with `rows`."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove the rows of the document at `path`."""
         ...
 
 

@@ -19,7 +19,7 @@ from qa.errors import ConfigError, StaleIndexError
 from qa.index import read_manifest
 from qa.lexical import build as build_lexical
 from qa.settings import AnswerSettings
-from qa.store import FaissStore, Store
+from qa.store import FaissStore, Store, WritableStore
 from qa.text import terms
 from tests.conftest import CORPUS, FakeEmbedder, write_corpus
 
@@ -70,6 +70,7 @@ def every_chunk(store: Store) -> dict[int, Chunk]:
 
 def test_the_store_is_what_the_manifest_names(bot):
     assert isinstance(bot.store, Store)
+    assert isinstance(bot.store, WritableStore) == (bot.store.kind == "milvus")
     kind = read_manifest(bot.store.path).store.get("kind", "faiss")
     assert bot.store.kind == kind
     assert bot.store.size == read_manifest(bot.store.path).counts["chunks"] == 9
@@ -241,3 +242,21 @@ def test_the_cli_builds_into_milvus_and_answers_from_it(tmp_path, monkeypatch, c
     assert json.loads(capsys.readouterr().out)["text"] == "Jane Doe"
     assert cli.main(["index", *args, "--milvus-uri", "x.db"]) == 1
     assert "--milvus-uri needs --store milvus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("module", "flags", "extra"),
+    [("pymilvus", ["--store", "milvus"], "qa-chatbot[milvus]"), ("ray", ["--ray"], "qa-chatbot[ray]")],
+)
+def test_without_an_extra_the_cli_says_what_to_install_before_embedding(
+    tmp_path, monkeypatch, capsys, module, flags, extra
+):
+    import sys
+
+    from qa import cli
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    assert cli.main(["index", "--index", str(tmp_path / "index"), "--corpus", str(corpus), *flags]) == 1
+    assert f"pip install '{extra}'" in capsys.readouterr().err
+    assert not list((tmp_path / "index").glob("seg-*")), "nothing was embedded"
