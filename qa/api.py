@@ -102,9 +102,9 @@ def build(
     """
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
+    commit = store_commit(index_dir, store)  # first: a missing extra is said before the model loads
     embedder = embedder or load_embedder(model or default_model())
     chunking = chunking or ChunkSettings()
-    commit = store_commit(index_dir, store)
     return sync_index(
         corpus_dir,
         index_dir,
