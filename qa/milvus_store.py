@@ -301,6 +301,11 @@ class MilvusStore:
             self.client.delete(name, filter=f"doc == {doc_key(path)}")
         self._texts.pop(path, None)
 
+    def load(self) -> None:
+        """Load the collections for searching (a Milvus Lite that starts again holds them released)."""
+        for name in self.names.values():
+            self.client.load_collection(name)
+
     def flush(self) -> None:
         for name in self.names.values():
             self.client.flush(name)
@@ -366,6 +371,7 @@ def open_store(index_dir: str | Path, manifest: Manifest | None = None) -> Milvu
     problem = stale_store(store)
     if problem:
         raise StaleIndexError(f"index in {index_dir}: {problem}. Run `qa index` to rebuild it")
+    store.load()
     return store
 
 

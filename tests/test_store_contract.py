@@ -215,6 +215,15 @@ def test_adding_and_removing_documents_upserts_and_deletes_their_rows(milvus_ind
     assert "kitchen.md" not in {c.source for c in every_chunk(bot.store).values()} | set(bot.store.texts)
 
 
+def test_collections_are_loaded_for_searching_when_a_store_is_opened(milvus_index):
+    corpus, index, settings = milvus_index
+    bot = QA.load(index, corpus=corpus, embedder=FakeEmbedder(), on_stale="error")
+    for name in settings.collections.values():  # as a Milvus Lite that starts again holds them
+        bot.store.client.release_collection(name)
+    again = QA.load(index, corpus=corpus, embedder=FakeEmbedder(), settings=AnswerSettings(read_sentences=0))
+    assert again.answer("Who founded Acme Robotics?").text == "Jane Doe"
+
+
 def test_collections_that_no_longer_match_the_manifest_are_stale(milvus_index):
     corpus, index, settings = milvus_index
     bot = QA.load(index, corpus=corpus, embedder=FakeEmbedder(), on_stale="error")
