@@ -148,7 +148,7 @@ def _embed_with_ray(ray, corpus_dir, index_dir, todo, embedder, chunking, worker
     groups = plan_groups(planned)
     if not groups:
         return
-    pool = workers or max(1, min(len(groups), int(ray.available_resources().get("CPU", 1))))
+    pool = workers or max(1, min(len(groups), int(ray.cluster_resources().get("CPU", 1))))
     items = [{"group": i, "texts": [t for p in g for t in p[3]]} for i, g in enumerate(groups)]
     embedded = ray.data.from_items(items).map_batches(
         _Embed, fn_constructor_kwargs={"model": embedder.name}, batch_size=1, concurrency=pool, num_cpus=1
