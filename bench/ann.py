@@ -104,7 +104,7 @@ def extract() -> tuple[list[str], list[str]]:
     s_path, q_path = CACHE / "sentences.txt", CACHE / "queries.txt"
     if s_path.exists() and q_path.exists():
         return s_path.read_text("utf-8").split("\n"), q_path.read_text("utf-8").split("\n")
-    from qa.chunking import split_sentences
+    from qa.ingest.chunking import split_sentences
 
     wanted = [f"squad_shifts/{name}.json" for name in SQUAD_SHIFTS] + [
         "coqa_conversational_question_answering/coqa.test.json",
@@ -170,7 +170,7 @@ def vectors() -> tuple[np.ndarray, np.ndarray, dict]:
     queries = queries[:N_QUERIES]
     b_path, q_path = CACHE / "sentences.npy", CACHE / "queries.npy"
     if not b_path.exists() or not q_path.exists():
-        from qa.embedding import load_embedder
+        from qa.index.embedding import load_embedder
 
         emb = load_embedder("all-MiniLM-L6-v2")
         t = time.perf_counter()
@@ -254,7 +254,7 @@ def factory(name: str, d: int, n: int):
         "Flat": "Flat",
         "HNSW32": "HNSW32,Flat",
         "HNSW32-efC40": "HNSW32,Flat",
-        "HNSW32-SQ8": "HNSW32,SQ8",  # qa/index.py's hnsw-sq8 (auto above 1M sentence vectors)
+        "HNSW32-SQ8": "HNSW32,SQ8",  # qa/index/build.py's hnsw-sq8 (auto above 1M sentence vectors)
         "IVF-Flat": f"IVF{nlist},Flat",
         "IVF-SQ8": f"IVF{nlist},SQ8",
         "IVF-PQ48": f"IVF{nlist},PQ48",
@@ -294,7 +294,7 @@ def rss_mb() -> tuple[float, float]:
 
 REAL_CONFIGS = {
     "HNSW32": [16, 32, 64, 128, 256],
-    "HNSW32-efC40": [64, 128, 256],  # efConstruction 40 (FAISS default), as qa/index.py builds it
+    "HNSW32-efC40": [64, 128, 256],  # efConstruction 40 (FAISS default), as qa/index/build.py builds it
     "HNSW32-SQ8": [64, 128, 256, 512],
     "IVF-Flat": [1, 4, 16, 32, 64, 128, 256],
     "IVF-SQ8": [1, 4, 16, 32, 64, 128, 256],
@@ -378,7 +378,7 @@ def stage_real(xb: np.ndarray, xq: np.ndarray, only: list[str] | None = None) ->
 
 def encode_latency(n: int = 200) -> dict:
     """Latency of embedding one question with the project's embedder (the other half of a search)."""
-    from qa.embedding import load_embedder
+    from qa.index.embedding import load_embedder
 
     emb = load_embedder("all-MiniLM-L6-v2")
     queries = (CACHE / "queries.txt").read_text("utf-8").split("\n")[:n]
@@ -483,7 +483,7 @@ def child(name: str, n: int, values: list[int]) -> dict:
     build = round(time.perf_counter() - t, 1)
     del xb
     size = index_bytes(index)
-    from qa.embedding import load_embedder
+    from qa.index.embedding import load_embedder
 
     emb = load_embedder("all-MiniLM-L6-v2")
     texts = (CACHE / "queries.txt").read_text("utf-8").split("\n")[: len(xq)]

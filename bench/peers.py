@@ -143,7 +143,7 @@ print(json.dumps({"model_load_s": round(load_s, 2), "queries": len(lat),
 
 PROJECT_BUILD = """
 from qa.api import build
-from qa.embedding import load_embedder
+from qa.index.embedding import load_embedder
 embedder = load_embedder("all-MiniLM-L6-v2")
 embedder.encode_passages(["warm up the model"])
 t = time.perf_counter()

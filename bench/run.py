@@ -153,7 +153,7 @@ def build(corpus: Path, label: str, **env_extra) -> dict:
         code = f"""
 import json, time
 from qa.api import build
-from qa.documents import load_corpus
+from qa.ingest.documents import load_corpus
 docs, _ = load_corpus({str(corpus)!r})
 t = time.perf_counter(); m = build({str(corpus)!r}, {tmp!r}); s = time.perf_counter() - t
 words = sum(len(d.text.split()) for d in docs)

@@ -116,7 +116,7 @@ def peak_mb() -> float:
 
 def stage_build(args, work: Path) -> dict:
     from qa.api import build
-    from qa.embedding import default_model
+    from qa.index.embedding import default_model
     from qa.settings import VectorSettings
 
     sentences = (CACHE / "sentences.txt").read_text(encoding="utf-8").splitlines()
@@ -168,9 +168,9 @@ def exact_top(index_dir: Path, manifest, xq: np.ndarray, k: int = K) -> np.ndarr
 def stage_serve(args, work: Path) -> dict:
     import faiss
 
-    from qa import vectors
     from qa.api import QA
-    from qa.embedding import load_embedder
+    from qa.index import vectors
+    from qa.index.embedding import load_embedder
     from qa.threads import pin_threads
 
     questions = (CACHE / "queries.txt").read_text(encoding="utf-8").splitlines()[: args.questions]

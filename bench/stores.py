@@ -49,8 +49,8 @@ def child(args) -> dict:
     import resource
 
     from qa.api import QA, build
-    from qa.embedding import load_embedder
-    from qa.milvus_store import MilvusSettings
+    from qa.index.embedding import load_embedder
+    from qa.index.milvus import MilvusSettings
 
     corpus, questions = _questions(args)
     index = CACHE / f"{'squad' if args.squad else 'bundled'}-{args.child}"

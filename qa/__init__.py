@@ -2,7 +2,7 @@
 
 from qa.answers import Answer, Quote
 from qa.api import QA, answer, build
-from qa.chunking import Chunk
 from qa.errors import QAError
+from qa.ingest.chunking import Chunk
 
 __all__ = ["QA", "Answer", "Chunk", "QAError", "Quote", "answer", "build"]

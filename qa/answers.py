@@ -45,7 +45,7 @@ class Answer:
     When not found, `text` is '' and `quotes` are the nearest passages.
     `confidence` is in [0, 1]; `found` is `confidence >= threshold`.
     `translation` is the English reading a Chinese question was answered through
-    (qa/translation.py), '' when it was read as it is.
+    (qa/answering/translation.py), '' when it was read as it is.
     """
 
     question: str

@@ -1,4 +1,4 @@
-"""Stage 7: the pipeline. `QA` ties an index, its model and the settings together.
+"""On top of the three stages (ingest, index, answering): `QA` ties an index, its model and the settings together.
 
 from qa import answer, QA
 a = answer("Which company launched Pangu Chat?")
@@ -12,26 +12,28 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.answering.confidence import Calibration
+from qa.answering.conversation import Reading, last_turn, readings, with_last_question
+from qa.answering.extraction import Extract, extract
+from qa.answering.fitted import default_reader, load_calibration, load_ranker
+from qa.answering.ranking import Ranker
+from qa.answering.reading import Reader
+from qa.answering.retrieval import Retriever
+from qa.answering.translation import Glossary, default_glossary, has_han
 from qa.answers import Answer, Quote
-from qa.chunking import Chunk
-from qa.conversation import last_turn, readings, with_last_question
-from qa.documents import list_corpus, no_documents_error, page_at
-from qa.embedding import Embedder, default_model, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
-from qa.extraction import Calibration, Extract, extract, load_ranker
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
-from qa.milvus_store import MilvusSettings
-from qa.ranking import Ranker
-from qa.reading import Reader, default_reader
-from qa.retrieval import Retriever
+from qa.index.embedding import Embedder, default_model, load_embedder
+from qa.index.milvus import MilvusSettings
+from qa.index.store import Store
+from qa.ingest.chunking import Chunk
+from qa.ingest.documents import list_corpus, no_documents_error, page_at
+from qa.ingest.uploads import Added, add_files, remove_file
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
-from qa.store import Store
 from qa.threads import pin_threads
-from qa.translation import Glossary, default_glossary, has_han
-from qa.uploads import Added, add_files, remove_file
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +121,8 @@ def build(
 
 
 def store_commit(index_dir: Path, store: MilvusSettings | str | None = None):
-    """How a build writes the index (`qa.index.sync_index`'s `commit`): None for FAISS in the folder, or
-    into Milvus. `store` None keeps the store the folder's manifest names."""
+    """How a build writes the index (`qa.index.BuildPlan.commit`): None for FAISS in the folder, or into
+    Milvus. `store` None keeps the store the folder's manifest names."""
     if store is None:
         try:
             recorded = read_manifest(index_dir).store
@@ -131,7 +133,7 @@ def store_commit(index_dir: Path, store: MilvusSettings | str | None = None):
         return None
     if not isinstance(store, MilvusSettings):
         raise ConfigError(f"store must be 'faiss' or MilvusSettings, got {store!r}")
-    from qa.milvus_build import committer
+    from qa.index.milvus_build import committer
 
     return committer(store)
 
@@ -140,7 +142,7 @@ def open_index(index_dir: Path, manifest: Manifest | None = None) -> LoadedIndex
     """The index of a folder: its FAISS files loaded, or the Milvus its manifest names, connected and checked."""
     manifest = manifest or read_manifest(index_dir)
     if manifest.store.get("kind") == "milvus":
-        from qa.milvus_store import open_store
+        from qa.index.milvus import open_store
 
         return open_store(index_dir, manifest)
     return load_index(index_dir)
@@ -206,6 +208,16 @@ def check_question(question: object, max_chars: int = AnswerSettings.max_questio
     return question
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What `QA.choose` settled on for a question: the reading that won, its extract (None when nothing
+    was retrieved) and the extract's confidence."""
+
+    reading: Reading
+    extract: Extract | None
+    confidence: float
+
+
 class QA:
     """An index with its model, ready to answer. Make one with `QA.load`."""
 
@@ -227,7 +239,7 @@ class QA:
         self.index = index
         self.embedder = embedder
         self.settings = settings or AnswerSettings()
-        self.calibration = calibration or Calibration.load(model=embedder.name, reader=self.settings.read_sentences > 0)
+        self.calibration = calibration or load_calibration(embedder.name, reader=self.settings.read_sentences > 0)
         self.ranker = ranker or load_ranker(embedder.name)
         self.retriever = Retriever(index)
         self.store = self.retriever.store
@@ -291,42 +303,42 @@ class QA:
         pin_threads(1)
         return cls(index, embedder, settings)
 
-    def read(
+    def choose(
         self,
         question: str,
         history: list | None = None,
         *,
         exclude: Callable[[Chunk], bool] | None = None,
         settings: AnswerSettings | None = None,
-    ) -> tuple[str, Extract | None]:
-        """The query made of the question and history, and the chosen extract with its features.
+    ) -> Choice:
+        """The most confident reading of a question in its conversation, with its extract.
 
         `exclude(chunk)` true leaves a chunk out (used to measure and calibrate abstention).
         """
         question = check_question(question, self.settings.max_question_chars)
-        return self._read(question, history, exclude, settings or self.settings)
+        return self._choose(question, history, exclude, settings or self.settings)
 
-    def _read(self, question: str, history, exclude, settings: AnswerSettings) -> tuple[str, Extract | None]:
-        """Read every likely query of a question (`_queries`); keep the most confident one."""
-        best: tuple[str, Extract | None] | None = None
-        top = -1.0
-        for query in self._queries(question, history, settings):
-            got = self._read_query(question, query, exclude, settings)
-            confidence = self.calibration.confidence(got[1].features) if got[1] is not None else 0.0
-            if confidence > top:
-                best, top = got, confidence
+    def _choose(self, question: str, history, exclude, settings: AnswerSettings) -> Choice:
+        """Try every likely reading of a question (`_readings`); keep the most confident one."""
+        best: Choice | None = None
+        for reading in self._readings(question, history, settings):
+            got = self._try(reading, exclude, settings)
+            if best is None or got.confidence > best.confidence:
+                best = got
         return best
 
-    def _queries(self, question: str, history, settings: AnswerSettings) -> list[str]:
+    def _readings(self, question: str, history, settings: AnswerSettings) -> list[Reading]:
         """The question's readings (`readings`) and, for a Chinese question or a follow-up to one, those of
         its English reading, made whole with the previous question read in English too (`translation`)."""
-        queries = readings(question, history)
+        found = readings(question, history)
         previous, _ = last_turn(history)
         if not (settings.translate and (has_han(question) or has_han(previous))):
-            return queries
+            return found
         english = self._english(question) or question
         earlier = with_last_question(history, lambda text: self._english(text) or text)
-        return queries + [q for q in readings(english, earlier) if q not in queries]
+        queries = {r.query for r in found}
+        english_readings = [Reading.of(question, r.query, r.how) for r in readings(english, earlier)]
+        return found + [r for r in english_readings if r.query not in queries]
 
     def _english(self, question: str) -> str | None:
         """A Chinese question read as English in the documents' words (None for other questions)."""
@@ -337,11 +349,12 @@ class QA:
             return None
         return self.glossary.translate(question, self.retriever.idf.known)
 
-    def _read_query(self, question: str, query: str, exclude, settings) -> tuple[str, Extract | None]:
+    def _try(self, reading: Reading, exclude, settings: AnswerSettings) -> Choice:
         with self._lock:
-            qvec = self.embedder.encode_queries([query])[0]
-        found = self.retriever.retrieve(query, qvec, settings.candidates, settings.retriever, exclude=exclude)
-        return query, extract(question, query, found, self.reader, settings.read_sentences, self.ranker)
+            qvec = self.embedder.encode_queries([reading.query])[0]
+        found = self.retriever.retrieve(reading.query, qvec, settings.candidates, settings.retriever, exclude=exclude)
+        got = extract(reading, found, self.reader, settings.read_sentences, self.ranker)
+        return Choice(reading, got, self.calibration.confidence(got.features) if got is not None else 0.0)
 
     def answer(
         self,
@@ -359,13 +372,13 @@ class QA:
         question = check_question(question, self.settings.max_question_chars)
         settings = self.settings
         if top_k is not None:
-            settings = replace(settings, top_k=top_k, candidates=max(settings.candidates, top_k))
+            settings = settings.with_top_k(top_k)
         if threshold is not None:
             settings = replace(settings, threshold=threshold)
-        query, got = self._read(question, history, None, settings)
+        choice = self._choose(question, history, None, settings)
+        query, got, confidence = choice.reading.query, choice.extract, choice.confidence
         if got is None:
             return Answer(question=question, found=False, text="", confidence=0.0, query=query)
-        confidence = self.calibration.confidence(got.features)
         found = confidence >= settings.threshold
         best = got.candidate
         doc = self.index.texts[best.hit.chunk.source]

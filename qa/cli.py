@@ -118,7 +118,7 @@ def store_settings(args, index_dir):
     from pathlib import Path
 
     from qa.errors import ConfigError
-    from qa.milvus_store import MilvusSettings
+    from qa.index.milvus import MilvusSettings
 
     if args.milvus_uri and args.store != "milvus":
         raise ConfigError("--milvus-uri needs --store milvus")
@@ -148,9 +148,6 @@ def _settings(args):
     from qa.settings import AnswerSettings, ChunkSettings
 
     answer_kwargs = {}
-    if getattr(args, "top_k", None) is not None:
-        answer_kwargs["top_k"] = args.top_k
-        answer_kwargs["candidates"] = max(8, args.top_k)
     if getattr(args, "threshold", None) is not None:
         answer_kwargs["threshold"] = args.threshold
     if getattr(args, "retriever", None):
@@ -164,7 +161,10 @@ def _settings(args):
         chunk_kwargs["max_chars"] = args.max_chars
     if getattr(args, "overlap", None) is not None:
         chunk_kwargs["overlap_sentences"] = args.overlap
-    return AnswerSettings(**answer_kwargs), ChunkSettings(**chunk_kwargs)
+    answer = AnswerSettings(**answer_kwargs)
+    if getattr(args, "top_k", None) is not None:
+        answer = answer.with_top_k(args.top_k)
+    return answer, ChunkSettings(**chunk_kwargs)
 
 
 def report_sync(report, index, seconds: float) -> None:
@@ -195,7 +195,7 @@ def cmd_index(args) -> int:
     vectors = VectorSettings(kind=args.index_type) if args.index_type else None
     store = store_settings(args, index)
     if args.ray:
-        from qa.ray_build import ray_build
+        from qa.index.ray_build import ray_build
 
         report = ray_build(
             corpus, index, args.ray, model=args.model, chunking=chunking, full=args.full, store=store, vectors=vectors

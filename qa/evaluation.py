@@ -11,7 +11,7 @@ Two kinds of sets:
 Every retriever variant is run on the same questions, side by side. On a
 SQuAD set, abstention is measured by asking each question a second time with
 its article left out: the documents then no longer answer it. Chinese
-questions (types "zh" and "zh-unanswerable", read through `qa/translation.py`)
+questions (types "zh" and "zh-unanswerable", read through `qa/answering/translation.py`)
 are reported by type only, outside the headline figures. A type's accuracy
 counts a right answer, or for a type without answers, an abstention.
 """
@@ -28,9 +28,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from qa.answering.fitted import load_calibration, load_ranker, slug
 from qa.api import PROJECT_ROOT, QA, default_model
-from qa.embedding import load_embedder
-from qa.extraction import Calibration, slug
+from qa.index.embedding import load_embedder
 from qa.settings import RETRIEVERS, AnswerSettings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "eval" / "bundled_questions.jsonl"
@@ -110,9 +110,9 @@ def squad_corpus(squad_file: str | Path, corpus_dir: Path) -> list[dict]:
 # --- running -----------------------------------------------------------------------------------
 def _rank(bot: QA, item: dict, mode: str, relevant) -> int | None:
     """1-based rank of the first retrieved chunk for which `relevant(chunk)` holds, within RECALL_DEPTH."""
-    from qa.conversation import contextualize
+    from qa.answering.conversation import contextualize
 
-    query = contextualize(item["question"], item.get("history"))
+    query = contextualize(item["question"], item.get("history")).query
     qvec = bot.embedder.encode_queries([query])[0]
     for hit in bot.retriever.search(query, qvec, RECALL_DEPTH, mode):
         if relevant(hit.chunk):
@@ -158,9 +158,8 @@ def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
         if "paragraph" in item:
             row["rank"] = _rank_of_gold(variant, item, mode)
             # the same question with its article left out: the documents no longer answer it
-            _, got = variant.read(item["question"], exclude=lambda c, s=item["source"]: c.source == s)
-            confidence = variant.calibration.confidence(got.features) if got else 0.0
-            row["abstained_without_article"] = confidence < variant.settings.threshold
+            choice = variant.choose(item["question"], exclude=lambda c, s=item["source"]: c.source == s)
+            row["abstained_without_article"] = choice.confidence < variant.settings.threshold
         rows.append(row)
     return {"rows": rows, "latencies": latencies}
 
@@ -278,8 +277,7 @@ def main(args) -> int:
         build(corpus_dir, index_dir, embedder=embedder, store=store_settings(args, index_dir), progress=True)
     bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=bool(args.squad))
     if getattr(args, "fit_calibration", False):
-        from qa.calibration import fit_and_save, fit_ranker_and_save
-        from qa.extraction import load_ranker
+        from qa.answering.calibration import fit_and_save, fit_ranker_and_save
 
         if not args.squad:
             raise SystemExit("--fit-calibration needs --squad")
@@ -291,7 +289,7 @@ def main(args) -> int:
         bot.ranker = load_ranker(embedder.name)
         report = fit_and_save(bot, train, test, Path(args.squad).name)
         print(json.dumps(report, indent=1))
-        bot.calibration = Calibration.load(model=embedder.name, reader=settings.read_sentences > 0)
+        bot.calibration = load_calibration(embedder.name, reader=settings.read_sentences > 0)
     if args.sample and args.sample < len(questions):
         questions = rng.sample(questions, args.sample)
     title = f"{args.squad or args.questions or DEFAULT_QUESTIONS.relative_to(PROJECT_ROOT)}: {len(questions)} questions"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from qa.errors import ConfigError
 
@@ -47,7 +47,7 @@ class AnswerSettings:
     threshold: float = 0.5
     max_question_chars: int = 2000
     read_sentences: int = 2  # best sentences the span reader reads; 0: no reader, typed spans and clauses only
-    translate: bool = True  # also read a Chinese question as English, word by word (qa/translation.py)
+    translate: bool = True  # also read a Chinese question as English, word by word (qa/answering/translation.py)
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or not 1 <= self.top_k <= 20:
@@ -70,6 +70,10 @@ class AnswerSettings:
         if not isinstance(self.max_question_chars, int) or self.max_question_chars < 10:
             raise ConfigError(f"max_question_chars must be an integer of at least 10, got {self.max_question_chars!r}")
 
+    def with_top_k(self, top_k: int) -> AnswerSettings:
+        """These settings showing `top_k` quotes (at least as many candidates are retrieved)."""
+        return replace(self, top_k=top_k, candidates=max(self.candidates, top_k))
+
 
 VECTOR_INDEXES = ("auto", "flat", "hnsw", "hnsw-sq8")
 
@@ -82,16 +86,11 @@ class VectorSettings:
     HNSW over the full vectors up to `sq8_above`, and with HNSW over 8-bit scalar
     quantized vectors (a byte per dimension, a quarter of the memory) above;
     `flat`, `hnsw` and `hnsw-sq8` force one. `QA_INDEX_TYPE` sets the kind from
-    the environment. HNSW M 32, efConstruction 64, efSearch 256: recall@10
-    against exact search 0.979 at 1M vectors, 0.99 at 114k real sentences
-    (bench/ann.py); efSearch 128 fell to 0.93-0.96 at 1M. At a million chunks
-    (about 4M sentence vectors) full vectors would take 6 GB; SQ8 keeps 1.5 GB.
-    Denser corpora need a wider search: over SQ8, efSearch 256 / 512 / 1024
-    gave recall@10 0.959 / 0.973 / 0.978 at 1.18M vectors (0.4 / 0.9 / 1.7 ms),
-    and 1024 / 2048 gave 0.935 / 0.953 at 3.9M (1.7 / 3.4 ms), hence
-    `ef_search_sq8` 2048 (bench/scale.py); the best 40 results are then
-    re-ranked with exact vectors from disk (qa/vectors.py): 0.973 at 3.9M.
-    efSearch is read at load time: changing it rewrites the manifest only.
+    the environment. `ef_search` / `ef_search_sq8` are HNSW's search widths (the
+    SQ8 graph needs a wider search; its best results are re-ranked with exact
+    vectors, see qa/index/vectors.py); they are read at load time, so changing one
+    rewrites the manifest only. docs/scaling.md gives the recall and speed each
+    setting measured at.
     """
 
     kind: str = "auto"

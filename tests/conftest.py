@@ -16,7 +16,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from qa.answers import Answer
-from qa.documents import read_text
+from qa.ingest.documents import read_text
 from qa.text import terms
 
 # Hypothesis keeps its files under .pytest_cache (ignored by git), not in a new .hypothesis/ folder.
@@ -105,7 +105,8 @@ def unit_isolation(request, monkeypatch, tmp_path_factory):
     if _is_e2e(request):
         yield
         return
-    from qa import api, embedding
+    from qa import api
+    from qa.index import embedding
 
     place = tmp_path_factory.mktemp("defaults")
     monkeypatch.setenv("QA_INDEX", str(place / "index"))
@@ -132,7 +133,7 @@ def unit_isolation(request, monkeypatch, tmp_path_factory):
 def pytest_configure(config):
     # Declared in pyproject.toml too; registering here keeps `--strict-markers` happy without it.
     config.addinivalue_line("markers", "e2e: end-to-end tests with the real model, FAISS index and UI (slower)")
-    config.addinivalue_line("markers", "slow: tests that start servers or a Ray cluster (Milvus Lite server, Ray)")
+    config.addinivalue_line("markers", "slow: unit tests of scale or of many processes (seconds each)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -148,7 +149,7 @@ def pytest_collection_modifyitems(config, items):
 class FakeEmbedder:
     """A hashed bag of stemmed content words (qa.text.terms) in `dim` dimensions.
 
-    Implements qa.embedding.Embedder: texts that share words get similar vectors,
+    Implements qa.index.embedding.Embedder: texts that share words get similar vectors,
     rows are float32 and L2-normalized, and the same text always gets the same vector.
     """
 
@@ -219,6 +220,17 @@ HISTORY_MD = (
 )
 
 CORPUS = {"acme.txt": ACME_TXT, "notes/history.md": HISTORY_MD}
+
+
+def build_index(docs, corpus_dir, index_dir, embedder, chunking, *, skipped=(), vectors=None):
+    """Write the index of exactly `docs` (the product syncs a whole corpus folder; tests pick documents)."""
+    from qa.index.build import BuildPlan, commit_documents
+    from qa.index.storage import build_lock
+
+    plan = BuildPlan(Path(index_dir), Path(corpus_dir), embedder, chunking, vectors)
+    plan.index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(plan.index_dir):
+        return commit_documents(plan, list(docs), list(skipped))[0]
 
 
 def write_corpus(root: Path, files: dict[str, str | bytes] = CORPUS) -> Path:

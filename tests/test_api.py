@@ -1,4 +1,4 @@
-"""Stage 7: the pipeline behind `qa.answer` and `QA`: answers, quotes, staleness and rebuilds."""
+"""The pipeline behind `qa.answer` and `QA`: answers, quotes, staleness and rebuilds."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 
 import qa
 from qa import api
+from qa.answering.translation import Glossary
 from qa.api import QA, build, check_question, staleness
-from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import QuestionError, StaleIndexError
 from qa.index import read_manifest
+from qa.index.embedding import SentenceTransformerEmbedder
 from qa.settings import BASE_MODEL, AnswerSettings, ChunkSettings
-from qa.translation import Glossary
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
 
 FACTS = [

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from qa import api, cli
-from qa.documents import read_text
-from qa.embedding import SentenceTransformerEmbedder
 from qa.index import read_manifest
+from qa.index.embedding import SentenceTransformerEmbedder
+from qa.ingest.documents import read_text
 from qa.settings import BASE_MODEL
 from tests.conftest import FakeEmbedder, write_corpus
 

@@ -76,7 +76,7 @@ def test_fake_embedder_similar_texts_are_closer():
 
 def test_unit_tests_cannot_reach_the_committed_index_or_the_real_model():
     from qa.api import PROJECT_ROOT, default_corpus, default_index
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.index.embedding import SentenceTransformerEmbedder
 
     assert default_index() != PROJECT_ROOT / "index"
     assert default_corpus() != PROJECT_ROOT / "corpus"

@@ -222,7 +222,7 @@ def test_a_corrupt_manifest_with_a_corpus_given_and_on_stale_error_still_raises(
 
 
 def test_the_corpus_error_lists_at_most_five_skipped_files(tmp_path):
-    from qa.documents import load_corpus
+    from qa.ingest.documents import load_corpus
 
     corpus = write_corpus(tmp_path / "c", {f"f{i}.txt": b"\x00" for i in range(8)})
     with pytest.raises(CorpusError) as err:

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from qa.api import QA
-from qa.documents import read_text
 from qa.evaluation import (
     contains,
     evaluate,
@@ -18,6 +17,7 @@ from qa.evaluation import (
     squad_corpus,
     summarize,
 )
+from qa.ingest.documents import read_text
 from tests.conftest import FakeEmbedder
 
 

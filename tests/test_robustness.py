@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,6 +76,7 @@ BUILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_build_killed_at_any_point_leaves_the_previous_index(corpus_dir, tmp_path):
     index_dir = tmp_path / "index"
     QA.load(index_dir, corpus=corpus_dir, embedder=FakeEmbedder())  # the previous, good index

@@ -71,7 +71,7 @@ def export(model, path: Path) -> None:
 def main() -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.reading import Reader
+    from qa.answering.reading import Reader
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("state", type=Path)

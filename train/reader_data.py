@@ -11,7 +11,7 @@ carries them; it is read with `tarfile`, never installed. Its `squaddev_v1.1.jso
 Wikipedia articles are checked against the eval set: no title in common, no
 paragraph sharing a run of eight words with it.
 
-Each paragraph's sentence spans come from `qa.chunking.split_sentences`, the splitter
+Each paragraph's sentence spans come from `qa.ingest.chunking.split_sentences`, the splitter
 the product reads documents with, so the reader trains on the sentences it will see.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_sentences  # noqa: E402
+from qa.ingest.chunking import split_sentences  # noqa: E402
 
 SDIST = ROOT / "bench" / ".cache" / "bigbench-1.0.0.tar.gz"
 SPLITS = ("new_wiki_v1.0", "nyt_v1.0", "reddit_v1.0", "amazon_reviews_v1.0")

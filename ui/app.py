@@ -34,16 +34,17 @@ from collections.abc import Callable
 import gradio as gr
 
 from qa.api import QA, add, build, corpus_of, default_qa, remove, reset_default
-from qa.documents import max_bytes
 from qa.errors import QAError
-from qa.formats import FORMATS
+from qa.ingest.documents import max_bytes
+from qa.ingest.formats import FORMATS
 from qa.settings import AnswerSettings
 from qa.threads import pin_threads
+from ui.examples import example_questions
+from ui.look import launch_options
 from ui.render import (
     SOURCE_COLUMNS,
     UPLOAD_COLUMNS,
     escape,
-    example_questions,
     render_answer,
     render_error,
     source_rows,
@@ -58,10 +59,7 @@ DESCRIPTION = (
     "Answers are quotes from your documents, each with the file, page or paragraph and line it comes from. "
     "Open a citation to see the passage in its document."
 )
-CSS = (
-    "details.source{margin-top:.25em} details.source>div{padding:.5em;border-left:3px solid #ccc}"
-    " details.source strong{font-weight:600} mark{padding:0 2px}"
-)
+EXAMPLES = 4  # example questions shown under the question box
 
 
 def _plural(n: int, word: str) -> str:
@@ -124,7 +122,8 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
     holder = _Bot(bot_factory)
     try:
         bot = holder.get()
-        status, examples, sources = describe(bot), example_questions(bot), source_rows(bot.index.manifest.sources())
+        status, sources = describe(bot), source_rows(bot.index.manifest.sources())
+        examples = example_questions(bot, EXAMPLES)
     except QAError as exc:
         status, examples, sources = render_error(exc), [], []
     defaults = AnswerSettings()
@@ -225,6 +224,8 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
                 latex_delimiters=[],
                 allow_tags=False,
                 buttons=["copy"],
+                autoscroll=False,  # HEAD scrolls to the start of each reply instead
+                line_breaks=False,  # the extract and its confidence share a line
                 elem_id="chat",
             )
             with gr.Row():
@@ -232,8 +233,13 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
                     placeholder="Ask a question about the documents", show_label=False, scale=6, elem_id="question"
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-            if examples:
-                gr.Examples([[q] for q in examples], inputs=[box], label="Try")
+            # Example questions as buttons (Gradio's Examples cut a question after 60 characters); one click asks.
+            with gr.Row(elem_id="examples", visible=bool(examples)):
+                gr.Markdown("Try:", elem_classes="try")
+                example_buttons = [
+                    gr.Button(q, size="sm", variant="secondary", scale=0, elem_classes="example", visible=bool(q))
+                    for q in [*examples, *[""] * (EXAMPLES - len(examples))]
+                ]
             with gr.Accordion("Answer settings", open=False, elem_id="settings"):
                 quotes = gr.Slider(1, 8, value=defaults.top_k, step=1, label="Quotes shown", elem_id="quotes")
                 threshold = gr.Slider(
@@ -266,6 +272,8 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
         # the box empties as the question is sent (the chat already has its text), so a next question
         # typed while this one is answered is kept
         gr.on(triggers, lambda: "", None, [box], queue=False, api_visibility="private")
+        for button in example_buttons:  # the button's label is the question
+            button.click(chat, [button, chatbot, quotes, threshold], [chatbot], api_visibility="private")
         add_button.click(upload, [files], [status_line, results, sources_table, to_remove], api_name="add").then(
             lambda: None, None, [files], api_visibility="private"
         )
@@ -309,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         server_port=args.port,
         auth=auth_from_env(),
         max_file_size=max_bytes(),
-        css=CSS,
+        **launch_options(),
     )
 
 

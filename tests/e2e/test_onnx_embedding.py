@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from qa import onnx_embedding
 from qa.api import QA
-from qa.embedding import SentenceTransformerEmbedder, load_embedder
-from qa.index import load_index
+from qa.index import load_index, onnx_embedding
+from qa.index.embedding import SentenceTransformerEmbedder, load_embedder
 from tests.conftest import assert_verifiable
 
 pytestmark = pytest.mark.e2e

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qa.api import PROJECT_ROOT, QA, corpus_of, staleness
-from qa.documents import read_text
 from qa.index import read_manifest
+from qa.ingest.documents import read_text
 from qa.settings import DEFAULT_MODEL, ChunkSettings
 from tests.conftest import assert_verifiable
 

@@ -40,7 +40,7 @@ def test_defaults_bind_loopback_and_use_the_default_bot(launched, monkeypatch):
         "server_port": 7860,
         "auth": None,
         "max_file_size": 50 * 1024 * 1024,  # Gradio refuses bigger uploads before they reach the app
-        "css": app.CSS,
+        **app.launch_options(),  # the theme, CSS and scrolling script the chat is designed with
     }
     assert demo.factory is default_qa
 

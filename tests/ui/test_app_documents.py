@@ -68,9 +68,9 @@ class SlowEmbedder(FakeEmbedder):
 def test_stop_ends_a_long_build_and_keeps_the_previous_index(tmp_path, serve, monkeypatch):
     from gradio_client import handle_file
 
-    from qa import index as index_module
+    from qa.index import segments
 
-    monkeypatch.setattr(index_module, "EMBED_GROUP", 1)
+    monkeypatch.setattr(segments, "EMBED_GROUP", 1)
     corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Alpha is the first letter."})
     index = tmp_path / "index"
     QA.load(index, corpus=corpus, embedder=SlowEmbedder())

@@ -1,0 +1,309 @@
+"""Cut documents into chunks that keep their place in the file.
+
+Paragraphs are runs of lines, ended by a blank line or by a line break after
+sentence-final punctuation. Short lines without such punctuation ("- New
+Startups", "# Intro") are headings: they are kept as context of the chunks
+below them, never as chunks themselves. Sentences are split with rules that
+know abbreviations and initials ("U.S.", "Dr.", "Co., Ltd."). A chunk is a run
+of whole sentences of one paragraph, at most `max_chars` long, overlapping the
+next by `overlap_sentences`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qa.ingest.documents import Document
+from qa.settings import ChunkSettings
+
+Span = tuple[int, int]
+
+ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "ft",
+        "co",
+        "vs",
+        "cf",
+        "al",
+        "fig",
+        "figs",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "ed",
+        "eds",
+        "rev",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "gov",
+        "sen",
+        "rep",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "approx",
+        "dept",
+        "univ",
+        "est",
+        "e.g",
+        "i.e",
+        "a.m",
+        "p.m",
+    ]
+)
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[。！？]+")
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
+_FINAL_PUNCT = tuple(".!?…:;,\"'”’)]。！？")
+_HEADING_MAX_CHARS = 100
+_HEADING_MAX_WORDS = 14
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document with its exact place in it.
+
+    `text == document.text[start:end]`; `sentences` are (start, end) offsets in
+    the document; `heading` is the nearest heading above ('' if none);
+    `paragraph` and `line` are 1-based; `title` is the document's title (from
+    its file name) when the chunker adds titles as context.
+    """
+
+    id: int
+    source: str
+    start: int
+    end: int
+    text: str
+    heading: str
+    paragraph: int
+    line: int
+    sentences: tuple[Span, ...]
+    title: str = ""
+
+    def embedding_text(self) -> str:
+        """What is embedded and indexed for BM25: title and heading as context, then the text."""
+        return "\n".join(part for part in (self.title, self.heading, self.text) if part)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "heading": self.heading,
+            "paragraph": self.paragraph,
+            "line": self.line,
+            "sentences": [list(s) for s in self.sentences],
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, text: str) -> Chunk:
+        return cls(
+            id=d["id"],
+            source=d["source"],
+            start=d["start"],
+            end=d["end"],
+            text=text,
+            heading=d["heading"],
+            paragraph=d["paragraph"],
+            line=d["line"],
+            sentences=tuple((s[0], s[1]) for s in d["sentences"]),
+            title=d.get("title", ""),
+        )
+
+
+def _strip(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of text[start:end], as offsets into `text`, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    begin = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        if text[m.start()] == ".":
+            word = text[begin : m.start()].rsplit(maxsplit=1)[-1:] or [""]
+            token = word[0].lstrip("\"'“‘([").lower()
+            if token in ABBREVIATIONS or _INITIALS.fullmatch(token):
+                continue
+        span = _strip(text, begin, m.end())
+        if span[0] < span[1]:
+            spans.append(span)
+        begin = m.end()
+    span = _strip(text, begin, end)
+    if span[0] < span[1]:
+        spans.append(span)
+    return spans
+
+
+def _lines(text: str) -> list[tuple[int, int, int]]:
+    """(line number, start, end) of each '\n'-separated line, end excluding '\r\n'."""
+    out, pos = [], 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        out.append((number, pos, pos + len(raw.rstrip("\r"))))
+        pos += len(raw) + 1
+    return out
+
+
+def is_heading(line: str) -> bool:
+    s = line.strip().lstrip("\ufeff").strip()
+    if s.startswith("#"):
+        return True
+    return (
+        0 < len(s) <= _HEADING_MAX_CHARS
+        and not s.endswith(_FINAL_PUNCT)
+        and len(s.split()) <= _HEADING_MAX_WORDS
+        and any(c.isalpha() for c in s)
+    )
+
+
+def heading_text(line: str) -> str:
+    return line.strip().lstrip("\ufeff").strip().lstrip("#").strip().lstrip("-*• ").strip()
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    start: int
+    end: int
+    number: int
+    line: int
+    heading: str
+
+
+_ENDS_SENTENCE = (".", "!", "?", "…", ":", "”", '"', "。", "！", "？")
+
+
+def _blocks(text: str) -> list[list[tuple[int, int, int]]]:
+    """Runs of non-blank lines."""
+    blocks: list[list[tuple[int, int, int]]] = [[]]
+    for line in _lines(text):
+        if text[line[1] : line[2]].strip():
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
+def _hard_wrapped(text: str, block: list[tuple[int, int, int]]) -> bool:
+    """A block of long lines that mostly stop mid-sentence: text wrapped at a fixed width."""
+    lines = [text[s:e].strip() for _, s, e in block if not text[s:e].lstrip().startswith("#")]
+    if len(lines) < 3:
+        return False
+    long_open = sum(1 for line in lines[:-1] if len(line) >= 40 and not line.endswith(_ENDS_SENTENCE))
+    return long_open >= 3 and long_open * 4 >= 3 * (len(lines) - 1)
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """The paragraphs of a document with the heading above each.
+
+    A blank line ends a paragraph; so does a line break after sentence-final
+    punctuation, unless the block is hard-wrapped text. A heading is a short line
+    without final punctuation (or a Markdown '#' line) that neither continues the
+    line above nor runs on into a lowercase line below.
+    """
+    out: list[Paragraph] = []
+    heading = ""
+    current: list[tuple[int, int, int]] = []
+
+    def close() -> None:
+        if current:
+            s, e = _strip(text, current[0][1], current[-1][2])
+            if s < e:
+                out.append(Paragraph(s, e, len(out) + 1, current[0][0], heading))
+            current.clear()
+
+    for block in _blocks(text):
+        wrapped = _hard_wrapped(text, block)
+        for i, (number, s, e) in enumerate(block):
+            line = text[s:e]
+            after = text[block[i + 1][1] : block[i + 1][2]].lstrip() if i + 1 < len(block) else ""
+            continues = bool(current) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(_ENDS_SENTENCE)
+            if line.lstrip().lstrip("\ufeff").startswith("#") or (
+                not wrapped and is_heading(line) and not continues and not after[:1].islower()
+            ):
+                close()
+                heading = heading_text(line)
+                continue
+            current.append((number, s, e))
+            if not wrapped and line.rstrip().endswith(_ENDS_SENTENCE):
+                close()
+        close()
+    return out
+
+
+def _windows(sentences: list[Span], settings: ChunkSettings) -> Iterator[list[Span]]:
+    i = 0
+    while i < len(sentences):
+        j = i + 1
+        while j < len(sentences) and sentences[j][1] - sentences[i][0] <= settings.max_chars:
+            j += 1
+        yield sentences[i:j]
+        if j >= len(sentences):
+            return
+        i = max(i + 1, j - settings.overlap_sentences)
+
+
+def document_title(path: str) -> str:
+    """A readable title from a file name: '03_Super_Bowl_50.txt' -> 'Super Bowl 50'."""
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return re.sub(r"[_-]+", " ", re.sub(r"^\d{1,3}[_\s.-]+(?=\D)", "", stem)).strip()
+
+
+def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    title = document_title(doc.path) if settings.titles else ""
+    for para in paragraphs(doc.text):
+        sentences = split_sentences(doc.text, para.start, para.end)
+        for window in _windows(sentences, settings):
+            start, end = window[0][0], window[-1][1]
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    source=doc.path,
+                    start=start,
+                    end=end,
+                    text=doc.text[start:end],
+                    heading=para.heading,
+                    paragraph=para.number,
+                    line=para.line + doc.text.count("\n", para.start, start),
+                    sentences=tuple(window),
+                    title=title,
+                )
+            )
+    return chunks
+
+
+def chunk_documents(docs: list[Document], settings: ChunkSettings) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks.extend(chunk_document(doc, settings, first_id=len(chunks)))
+    return chunks

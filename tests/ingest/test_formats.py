@@ -1,0 +1,121 @@
+"""Reading PDF, Word and HTML files: real files made here by their own libraries."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.ingest.documents import list_corpus, page_at, read_document, read_text, scan_corpus
+from qa.ingest.formats import FormatError, extract, format_of
+from tests.conftest import make_docx, make_pdf, write_corpus
+
+
+def test_format_of_names():
+    assert [format_of(n) for n in ("a.txt", "b.MD", "c.html", "d.HTM", "e.pdf", "f.Docx", "g.csv", "noext")] == [
+        "text",
+        "markdown",
+        "html",
+        "html",
+        "pdf",
+        "docx",
+        None,
+        None,
+    ]
+
+
+def test_pdf_text_keeps_pages_and_their_offsets(tmp_path):
+    data = make_pdf(["Acme was founded in 1901 by Jane Doe.", "The second page says the plant moved to Lyon."])
+    got = extract(data, "pdf")
+    assert "founded in 1901" in got.text and "moved to Lyon" in got.text
+    assert len(got.pages) == 2 and got.pages[0] == 0
+    second = got.text.index("The second page")
+    assert page_at(got.pages, second) == 2
+    assert page_at(got.pages, got.text.index("Acme")) == 1
+
+
+def test_docx_text_is_its_paragraphs_and_tables(tmp_path):
+    data = make_docx(
+        ["Quarterly report", "Revenue grew by 12 percent in the third quarter.", "Costs fell."],
+        table=[["Region", "Sales"], ["North", "40"]],
+    )
+    got = extract(data, "docx")
+    assert got.text.split("\n\n") == [
+        "Quarterly report",
+        "Revenue grew by 12 percent in the third quarter.",
+        "Costs fell.",
+        "Region | Sales",
+        "North | 40",
+    ]
+    assert got.pages == ()
+
+
+def test_html_text_drops_scripts_styles_and_markup():
+    html = (
+        "<html><head><title>T</title><style>p{color:red}</style><script>alert('x')</script></head>"
+        "<body><h1>Plant history</h1><p>The plant opened in <b>1950</b>.</p><p>It closed in 1999.</p></body></html>"
+    )
+    text = extract(html.encode(), "html").text
+    assert "The plant opened in 1950." in text and "It closed in 1999." in text
+    assert "alert" not in text and "color" not in text and "<" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+        ("broken.docx", b"PK\x03\x04 not a zip", "not a readable Word document"),
+        ("renamed.docx", b"plain text with a docx name", "not a readable Word document"),
+    ],
+)
+def test_damaged_files_are_skipped_with_the_reason(tmp_path, name, data, reason):
+    root = write_corpus(tmp_path / "c", {"good.txt": "A good document.", name: data})
+    docs, skipped = scan_corpus(root)
+    assert [d.path for d in docs] == ["good.txt"]
+    assert [s.path for s in skipped] == [name]
+    assert reason in skipped[0].reason
+    assert skipped[0].sha256, "a file read and rejected keeps its hash, so the index knows it was seen"
+
+
+def test_a_pdf_without_a_text_layer_is_skipped_as_such(tmp_path):
+    root = write_corpus(tmp_path / "c", {"good.txt": "ok.", "scan.pdf": make_pdf([""])})
+    _, skipped = scan_corpus(root)
+    assert [(s.path, "no text layer" in s.reason) for s in skipped] == [("scan.pdf", True)]
+
+
+def test_every_format_is_listed_read_and_read_back_the_same(tmp_path):
+    root = write_corpus(
+        tmp_path / "c",
+        {
+            "a.txt": "Plain text.",
+            "b.md": "# Title\n\nMarkdown text.",
+            "c.html": "<p>Web page text.</p>",
+            "d.pdf": make_pdf(["PDF text."]),
+            "e.docx": make_docx(["Word text."]),
+        },
+    )
+    listed, skipped = list_corpus(root)
+    assert skipped == []
+    assert [(s.path, s.format) for s in listed] == [
+        ("a.txt", "text"),
+        ("b.md", "markdown"),
+        ("c.html", "html"),
+        ("d.pdf", "pdf"),
+        ("e.docx", "docx"),
+    ]
+    for source in listed:
+        doc = read_document(root, source)
+        assert doc.format == source.format and doc.sha256 == source.sha256
+        assert read_text(root / source.path) == doc.text, "reading the file again gives the same text"
+    assert read_document(root, listed[3]).pages == (0,)
+
+
+def test_a_file_that_vanishes_after_listing_is_skipped_by_name(tmp_path):
+    root = write_corpus(tmp_path / "c", {"a.txt": "Here.", "b.txt": "Soon gone."})
+    listed, _ = list_corpus(root)
+    (root / "b.txt").unlink()
+    got = read_document(root, listed[1])
+    assert got.path == "b.txt" and "could not be read" in got.reason
+
+
+def test_format_error_is_a_value_error():
+    with pytest.raises(FormatError, match="binary"):
+        extract(b"\x00\x01\x02", "text")
