@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stores.py [--squad ../shared/data/squad-v1.1-dev-articles-00-23.json] [--questions 200]
 
-For each store, in a fresh process of its own: a build from scratch (embedding
+For each store, in fresh processes of its own (alternating, `--repeat` each; medians): a build from scratch (embedding
 included, the same for both), the build's store writes alone (the segments are
 there, only the store is written), loading, then the questions asked through
 the Python API after a warm-up (p50 / p95 of `QA.answer`), the time of each
@@ -109,19 +109,25 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--squad", default=None, help="a SQuAD v1.1 file: its articles are the corpus")
     ap.add_argument("--questions", type=int, default=200, help="questions asked (default 200)")
+    ap.add_argument("--repeat", type=int, default=3, help="fresh processes per store, alternating (medians shown)")
     ap.add_argument("--child", choices=("faiss", "milvus"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return 0
-    rows = {}
-    for store in ("faiss", "milvus"):
-        cmd = [sys.executable, __file__, "--child", store, "--questions", str(args.questions)]
-        cmd += ["--squad", args.squad] if args.squad else []
-        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ})
-        if out.returncode != 0:
-            raise SystemExit(f"{store} failed:\n{out.stderr[-3000:]}")
-        rows[store] = json.loads(out.stdout.strip().splitlines()[-1])
+    runs: dict[str, list[dict]] = {"faiss": [], "milvus": []}
+    for _ in range(args.repeat):  # alternating, so that a busy moment of the machine hits both
+        for store in runs:
+            cmd = [sys.executable, __file__, "--child", store, "--questions", str(args.questions)]
+            cmd += ["--squad", args.squad] if args.squad else []
+            out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ})
+            if out.returncode != 0:
+                raise SystemExit(f"{store} failed:\n{out.stderr[-3000:]}")
+            runs[store].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = {
+        store: {k: statistics.median(r[k] for r in rs) if k not in ("store", "answers") else rs[0][k] for k in rs[0]}
+        for store, rs in runs.items()
+    }
     same = sum(a[0] == b[0] for a, b in zip(rows["faiss"]["answers"], rows["milvus"]["answers"], strict=True))
     print(f"\n{'corpus':<18}{'SQuAD ' + Path(args.squad).name if args.squad else 'bundled'}")
     print(f"{'metric':<18}{'faiss':>10}{'milvus':>10}{'ratio':>8}")
