@@ -31,6 +31,8 @@ from qa.index.milvus import MilvusSettings
 from qa.index.store import Store
 from qa.ingest.chunking import Chunk
 from qa.ingest.documents import list_corpus, no_documents_error, page_at
+from qa.ingest.removed import Removed, Restored, list_removed
+from qa.ingest.removed import restore as restore_file
 from qa.ingest.uploads import Added, add_files, remove_file
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
@@ -186,12 +188,55 @@ def remove(
     *,
     embedder: Embedder | None = None,
     model: str | None = None,
-) -> SyncReport:
-    """Take documents out of the corpus (moved to `<index>/removed/`) and out of the index."""
+    cancel: threading.Event | None = None,
+) -> tuple[list[Removed], SyncReport]:
+    """Take documents out of the corpus and out of the index; each is kept in `<index>/removed/`
+    (`qa.ingest.removed`), and `restore` brings it back. Returns where each went and the build's report."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
+    kept = [remove_file(corpus_dir, name, index_dir / REMOVED) for name in names]
+    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+
+
+def removed(index_dir: str | Path | None = None) -> list[Removed]:
+    """The removed documents that can be restored, the most recently removed first."""
+    return list_removed(Path(index_dir or default_index()) / REMOVED)
+
+
+def restore(
+    names: str | list[str],
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[list[Restored], SyncReport]:
+    """Put removed documents back into the corpus and index them.
+
+    A name is an entry of `removed()` or a document's original path (its most
+    recently removed version). Each goes back to its original path, or to a free
+    name beside it when that is taken; the same bytes already in the corpus are refused.
+    """
+    corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
+    names = [names] if isinstance(names, str) else list(names)
+    listed, _ = list_corpus(corpus_dir) if corpus_dir.is_dir() else ([], [])
+    in_corpus = {s.sha256: s.path for s in listed}
+    done = []
     for name in names:
-        remove_file(corpus_dir, name, index_dir / REMOVED)
-    return build(corpus_dir, index_dir, embedder=embedder, model=model)
+        back = restore_file(index_dir / REMOVED, name, corpus_dir, in_corpus)
+        in_corpus[back.sha256] = back.path
+        done.append(back)
+    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+
+
+def describe_changes(report: SyncReport) -> str:
+    """What a build changed, "2 added, 1 removed"; "" when nothing changed."""
+    changes = [
+        f"{len(paths)} {label}"
+        for label, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+        if paths
+    ]
+    return ", ".join(changes)
 
 
 def check_question(question: object, max_chars: int = AnswerSettings.max_question_chars) -> str:

@@ -216,6 +216,9 @@ def test_adding_and_removing_documents_upserts_and_deletes_their_rows(milvus_ind
     assert bot.store.counts()["documents"] == 4 and bot.store.size == 9
     assert bot.store.frequency("bread") == 0 and bot.store.frequency("zorbl") == 1
     assert "kitchen.md" not in {c.source for c in every_chunk(bot.store).values()} | set(bot.store.texts)
+    from qa.api import open_index
+
+    assert open_index(index).kind == "milvus"  # what the chat reloads after an upload or a removal
 
 
 @pytest.mark.slow
