@@ -39,6 +39,16 @@ def parser() -> argparse.ArgumentParser:
             " default, or $QA_INDEX_TYPE), flat, hnsw, hnsw-sq8"
         ),
     )
+    _store(p)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="ADDRESS",
+        help="read, chunk and embed in a Ray actor pool: `auto` (a local Ray, or the cluster RAY_ADDRESS names)"
+        " or a cluster's address (needs the ray extra)",
+    )
 
     p = sub.add_parser("add", help="copy files into the corpus and index them")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -96,7 +106,39 @@ def parser() -> argparse.ArgumentParser:
     )
     _reader(p)
     _paths(p)
+    _store(p)
     return ap
+
+
+def _store(p) -> None:
+    p.add_argument(
+        "--store",
+        choices=("faiss", "milvus"),
+        default=None,
+        help="where the index keeps its chunks: faiss (in the index folder; the default) or milvus"
+        " (default: the store the index already uses)",
+    )
+    p.add_argument(
+        "--milvus-uri",
+        default=None,
+        metavar="URI",
+        help="with --store milvus: a *.db file (Milvus Lite; default <index>/milvus.db) or http(s)://host:port;"
+        " the token comes from $QA_MILVUS_TOKEN",
+    )
+
+
+def store_settings(args, index_dir):
+    """The store `qa index` / `qa eval` were asked for: None (keep the index's), "faiss", or MilvusSettings."""
+    from pathlib import Path
+
+    from qa.errors import ConfigError
+    from qa.index.milvus import MilvusSettings
+
+    if args.milvus_uri and args.store != "milvus":
+        raise ConfigError("--milvus-uri needs --store milvus")
+    if args.store != "milvus":
+        return args.store
+    return MilvusSettings(args.milvus_uri or str(Path(index_dir) / "milvus.db"))
 
 
 def _reader(p) -> None:
@@ -163,7 +205,18 @@ def cmd_index(args) -> int:
     from qa.settings import VectorSettings
 
     vectors = VectorSettings(kind=args.index_type) if args.index_type else None
-    report = build(corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors)
+    store = store_settings(args, index)
+    if args.ray:
+        from qa.index.ray_build import ray_build
+
+        report = ray_build(
+            corpus, index, args.ray, model=args.model, chunking=chunking, full=args.full, store=store, vectors=vectors
+        )
+    else:
+        report = build(
+            corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors,
+            store=store,
+        )  # fmt: skip
     report_sync(report, index, time.perf_counter() - t0)
     return 0
 

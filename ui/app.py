@@ -52,13 +52,14 @@ from qa.api import (
     corpus_of,
     default_qa,
     describe_changes,
+    open_index,
     remove,
     removed,
     reset_default,
     restore,
 )
 from qa.errors import QAError, UploadError
-from qa.index import load_index, read_manifest
+from qa.index import read_manifest
 from qa.ingest.documents import max_bytes
 from qa.ingest.formats import FORMATS
 from qa.settings import AnswerSettings
@@ -132,7 +133,7 @@ class _Bot:
         """
         with self.reloading:
             old = self.get()
-            index = load_index(old.index.path)
+            index = open_index(old.index.path)  # FAISS files, or the Milvus store the manifest names
             new = QA(index, old.embedder, old.settings, old.calibration, old.reader, old.ranker, old.glossary)
             with self.lock:
                 self.bot = new
