@@ -68,8 +68,9 @@ class Extract:
 
 
 def weighted_coverage(query_terms: list[str], text_terms: set[str], idf: Callable[[str], float]) -> float:
-    """Share of the query's IDF mass whose terms occur in `text_terms`."""
-    unique = set(query_terms)
+    """Share of the query's IDF mass whose terms occur in `text_terms` (summed in term order: the same
+    float whatever the hash seed)."""
+    unique = sorted(set(query_terms))
     total = sum(idf(t) for t in unique)
     if total == 0:
         return 0.0

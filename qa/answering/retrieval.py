@@ -110,26 +110,6 @@ class Retriever:
         self.store: Store = FaissStore(store) if isinstance(store, LoadedIndex) else store
         self.idf = Idf(self.store.frequency, self.store.size)
 
-    # the FAISS store's BM25, for the tests and tools that read it
-    @property
-    def lexical(self):
-        return self.store.bm25
-
-    @property
-    def bm25(self):
-        return self.store.bm25.bm25
-
-    @property
-    def max_idf(self) -> float:
-        return self.idf.max_idf
-
-    def term_idf(self, term: str) -> float:
-        """IDF of a term over the chunks (`Idf`)."""
-        return self.idf(term)
-
-    def _dense(self, qvec: np.ndarray, k: int) -> dict[int, float]:
-        return self.store.dense(qvec, k)
-
     def search(
         self, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid", exclude: Callable[[Chunk], bool] | None = None
     ) -> list[Hit]:
