@@ -1,38 +1,40 @@
 """Turn answers into chat replies. Pure functions: no Gradio here.
 
-A reply is Markdown with a little inline HTML (`<mark>`, `<br>`, and a
-`<details>` per citation that opens the passage in its document). Everything
-taken from the documents or the question (extracts, passages, file names,
-headings) goes through `escape` (Markdown) or `escape_html` (inside HTML
-blocks), so a document holding `<script>`, an `<img onerror=…>` or a Markdown
-image `![x](http://…)` is shown as literal text and nothing is rendered or
-fetched.
+A reply reads at a glance: the extract in bold and its confidence in words
+("sure", "likely", "not sure"; the number in small type and on hover), how the
+question was read when that differs from how it was asked, the one passage that
+holds the answer with the extract highlighted and its citation (which opens the
+passage inside its document), and the other passages folded under "2 more
+passages". A question the documents don't answer says so, its nearest passages
+folded.
 
-The first line of a reply starts with the plain answer text: the follow-up
-logic (`qa.answering.conversation.last_turn`) reads it back from the chat history as the
-previous answer.
+A reply is Markdown whose first line is the extract (`qa.answering.conversation.last_turn`
+reads it back from the chat history as the previous answer) and whose other
+parts are HTML blocks, one line each. Everything taken from the documents or the
+question (extracts, passages, file names, headings) goes through `escape`
+(Markdown) or `escape_html` (inside HTML blocks), so a document holding
+`<script>`, an `<img onerror=…>` or a Markdown image `![x](http://…)` is shown as
+literal text and nothing is rendered or fetched. Passages are shown as what they
+are (ui/blocks.py: tables as tables, code as code); the opened source shows the
+document's own characters.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from qa.answers import Answer, Quote
-from qa.errors import QAError
-from qa.text import STOPWORDS
+from ui.blocks import escape_html, header_above, render_blocks
 
 NOT_FOUND = "Not found in the documents."
-NEAREST = "Nearest passages (they may not answer it):"
+NEAREST = "Nearest"
 
 # Markdown punctuation that can start emphasis, code, links, images, headings,
 # tables, strikethrough, math or an escape; '<', '>' and '&' become HTML entities;
 # a backslash after "http"/"www" stops GFM autolinks ("http\://", "www\.").
 _SPECIAL = re.compile(r"(?i)\b(?:https?|ftp)(?=://)|\bwww(?=\.)|[\\`*_{}\[\]()#|!~$<>&]")
-_LIST_START = re.compile(r"^(\d+)([.)])")  # "1. ", "2) " open an ordered list
-_BLOCK_START = re.compile(r"^([-+=])")  # bullet list or setext heading underline
 _SPACE = re.compile(r"\s+")
 
 
@@ -40,18 +42,12 @@ def _escape_one(m: re.Match) -> str:
     s = m.group(0)
     if len(s) > 1:
         return s + "\\"
-    return html.escape(s, quote=False) if s in "<>&" else "\\" + s
+    return {"<": "&lt;", ">": "&gt;", "&": "&amp;"}.get(s) or "\\" + s
 
 
 def escape(text: str) -> str:
     """`text` as literal Markdown inline text: no HTML, no links, no emphasis."""
     return _SPECIAL.sub(_escape_one, text)
-
-
-def _line(rendered: str) -> str:
-    """Keep an escaped line from opening a list or heading at the start of a block."""
-    rendered = _LIST_START.sub(r"\1\\\2", rendered)
-    return _BLOCK_START.sub(r"\\\1", rendered)
 
 
 def highlight_span(quote: Quote) -> tuple[int, int] | None:
@@ -63,40 +59,38 @@ def highlight_span(quote: Quote) -> tuple[int, int] | None:
     return (start, end) if start < end else None
 
 
-def render_passage(quote: Quote, highlight: bool = True) -> str:
-    """The quote's text as a Markdown blockquote, the answer span (if any) in `<mark>`."""
+SURE, LIKELY, NOT_SURE = "sure", "likely", "not sure"
+CONFIDENCE_WORDS = ((0.8, SURE), (0.5, LIKELY), (0.0, NOT_SURE))  # the lowest confidence for each word
+CONFIDENCE_HELP = "How likely the documents answer the question, 0 to 1: sure from 0.80, likely from 0.50"
+
+
+def confidence_word(confidence: float) -> str:
+    """The confidence in words: "sure", "likely" or "not sure"."""
+    return next(word for floor, word in CONFIDENCE_WORDS if confidence >= floor)
+
+
+def render_passage(quote: Quote, highlight: bool = True, kind: str | None = None, doc: str | None = None) -> str:
+    """The quote as one HTML block: its text as what it is (ui.blocks), the answer span (if any) in `<mark>`.
+
+    `kind` is the chunk's block kind when the index knows it (read from the text
+    otherwise); with the document's text `doc`, a table row shows its column names.
+    """
     span = highlight_span(quote) if highlight else None
-    lines, offset = [], 0
-    for raw in quote.text.split("\n"):
-        lead = len(raw) - len(raw.lstrip())
-        start, end = offset + lead, offset + len(raw)
-        offset = end + 1
-        text = raw[lead:].rstrip()
-        if not text:
-            lines.append(">")
-            continue
-        a, b = (max(span[0] - start, 0), min(span[1] - start, len(text))) if span else (0, 0)
-        marked = f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
-        body = marked if a < b else escape(text)
-        lines.append("> " + _line(body))
-    return "\n".join(lines)
+    columns = header_above(doc, quote.start) if doc is not None else None
+    return f'<blockquote class="passage">{render_blocks(quote.text, span, kind, columns)}</blockquote>'
+
+
+def citation_text(quote: Quote) -> str:
+    """Where a quote is: file, page, paragraph, line, characters, and its section's heading."""
+    heading = f" · {quote.heading}" if quote.heading else ""
+    return f"{quote.citation()}{heading}"
 
 
 def render_citation(quote: Quote) -> str:
-    heading = f" · {escape(quote.heading)}" if quote.heading else ""
-    return f"— {escape(quote.citation())}{heading}"
+    return f'<p class="cite">{escape_html(citation_text(quote))}</p>'
 
 
-# Every character that Markdown or HTML could read as markup becomes a numeric entity:
-# the same text on screen whether or not Markdown runs inside the HTML block.
-_HTML_SPECIAL = re.compile(r"[&<>\"'\\`*_{}\[\]()#|!~$:=+\-]")
 CONTEXT_CHARS = 300
-
-
-def escape_html(text: str) -> str:
-    """`text` for the inside of an HTML element: entities only, line breaks as <br>."""
-    escaped = _HTML_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", text)
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def _around(doc: str, start: int, end: int, chars: int) -> tuple[int, int]:
@@ -112,7 +106,10 @@ def _around(doc: str, start: int, end: int, chars: int) -> tuple[int, int]:
 
 
 def render_source(quote: Quote, doc: str, chars: int = CONTEXT_CHARS) -> str:
-    """The passage inside its document as HTML: neighbouring text, the quote in bold, the answer marked."""
+    """The passage inside its document as HTML: neighbouring text, the quote in bold, the answer marked.
+
+    The document's own characters, as they are: the place to check a quote.
+    """
     a, b = _around(doc, quote.start, quote.end, chars)
     body = escape_html(quote.text)
     span = highlight_span(quote)
@@ -124,38 +121,68 @@ def render_source(quote: Quote, doc: str, chars: int = CONTEXT_CHARS) -> str:
     return f"{'… ' if a > 0 else ''}{before}<strong>{body}</strong>{after}{' …' if b < len(doc) else ''}"
 
 
-def _details(quote: Quote, doc: str) -> str:
-    """A citation that opens to show the passage in its document (one HTML block, no blank line)."""
-    summary = escape_html(f"Open in {quote.source}" + (f", page {quote.page}" if quote.page else ""))
-    return f'<details class="source"><summary>{summary}</summary><div>{render_source(quote, doc)}</div></details>'
+def _cited(quote: Quote, highlight: bool, texts: Mapping[str, str] | None) -> str:
+    """A passage and its citation; with the document's text, the citation opens the passage in its document."""
+    doc = texts.get(quote.source) if texts else None
+    passage = render_passage(quote, highlight, doc=doc)  # kind=quote.kind once the index records it (issue 13)
+    if doc is None:
+        return passage + render_citation(quote)
+    shown = quote if highlight else replace(quote, highlight=None)
+    summary, source = escape_html(citation_text(quote)), render_source(shown, doc)
+    return f'{passage}<details class="source"><summary>{summary}</summary><div>{source}</div></details>'
 
 
-def _quotes(quotes: Iterable[Quote], highlight: bool, texts: Mapping[str, str] | None) -> list[str]:
-    out = []
-    for q in quotes:
-        part = f"{render_passage(q, highlight)}\n\n{render_citation(q)}"
-        if texts and q.source in texts:
-            part += "\n\n" + _details(q if highlight else replace(q, highlight=None), texts[q.source])
-        out.append(part)
-    return out
+def _folded(label: str, quotes: Iterable[Quote], highlight: bool, texts) -> str:
+    inner = "".join(_cited(q, highlight, texts) for q in quotes)
+    return f'<details class="more"><summary>{escape_html(label)}</summary>{inner}</details>'
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _plain(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def read_as(answer: Answer) -> str:
+    """How the question was read, as a small line, when that differs from the question as asked ('' if not).
+
+    A Chinese question is read in English (`translation`); a follow-up is read
+    with the previous turn (`query`).
+    """
+    reading = _plain(answer.translation or answer.query)
+    if not reading or reading.lower() == _plain(answer.question).lower():
+        return ""
+    label = "Read in English, word by word, as" if answer.translation else "Read with the previous turn as"
+    return f'<p class="read-as">{escape_html(label)}: {escape_html(reading)}</p>'
 
 
 def render_answer(answer: Answer, texts: Mapping[str, str] | None = None) -> str:
-    """The chat reply for an answer: extract and confidence, then the quotes with citations.
+    """The chat reply for an answer (see the module's docstring for what it shows and why).
 
     With the documents' `texts`, each citation opens to show its passage in the document.
     """
-    confidence = f"confidence {answer.confidence:.2f}"
+    score = f'<small class="score" title="{CONFIDENCE_HELP}">confidence {answer.confidence:.2f}</small>'
     if answer.found:
-        extract = _SPACE.sub(" ", answer.text).strip()
-        first = f"**{escape(extract)}** ({confidence})" if extract else f"({confidence})"
-        parts = [first, *_quotes(answer.quotes, True, texts)]
+        word = confidence_word(answer.confidence)
+        badge = f'<span class="confidence {word.replace(" ", "-")}" title="{CONFIDENCE_HELP}">{word}</span>'
+        extract = _plain(answer.text)
+        parts = [f"**{escape(extract)}**\n{badge} {score}" if extract else f"{score}\n{badge}"]
     else:
-        parts = [f"{NOT_FOUND} ({confidence})"]
-        if answer.quotes:
-            parts += [NEAREST, *_quotes(answer.quotes, False, texts)]
-    if answer.translation:
-        parts.insert(1, f"_Read in English, word by word, as: {escape(answer.translation)}_")
+        parts = [f"{NOT_FOUND}\n{score}"]
+    reading = read_as(answer)
+    if reading:
+        parts.append(reading)
+    quotes = list(answer.quotes)
+    if answer.found and quotes:
+        body = _cited(quotes[0], True, texts)
+        if quotes[1:]:
+            body += _folded(_plural(len(quotes) - 1, "more passage"), quotes[1:], True, texts)
+        parts.append(f'<div class="passages">{body}</div>')
+    elif quotes:
+        label = f"{NEAREST} {_plural(len(quotes), 'passage')} (they may not answer it)"
+        parts.append(f'<div class="passages">{_folded(label, quotes, False, texts)}</div>')
     return "\n\n".join(parts)
 
 
@@ -192,89 +219,3 @@ def render_error(exc: BaseException) -> str:
     """A user-facing error message (QAError messages are written for users)."""
     message = str(exc).strip() or type(exc).__name__
     return "⚠️ " + escape(message)
-
-
-_NAME = r"[A-Z][\w’'-]*[a-z][\w’'-]*"  # a capitalized word with a lowercase letter: "Pangu", "SenseTime"
-_ACRONYM = r"[A-Z]{2,}\b"  # "AI", "LLM" inside a name
-_ENTITY = re.compile(rf"\b(?:{_NAME}(?:\s+(?:{_NAME}|{_ACRONYM})){{1,3}}|[A-Z][a-z]+[A-Z][\w-]*)\b")
-
-
-def _entities(text: str) -> list[str]:
-    """Name-like runs: CamelCase words ("SenseTime") and 2-4 capitalized words ("Pangu Chat")."""
-    found = []
-    for m in _ENTITY.finditer(text):
-        if text[max(m.start() - 4, 0) : m.start()].endswith(("of ", "and ")):
-            continue  # the tail of a longer name: "... of Scientific and Technological Information"
-        name = m.group(0)
-        first, _, rest = name.partition(" ")
-        if first.lower() in STOPWORDS:  # "The United States", "In April": not part of the name
-            name = rest if " " in rest or re.search(r"[a-z][A-Z]", rest) else ""
-        if name and name not in found:
-            found.append(name)
-    return found
-
-
-_TAKES_THE = re.compile(
-    r"\b(?:States|Kingdom|Union|Nations|Republic|Government|Administration|Department|Ministry|Institute|"
-    r"Plan|Center|Centre|Commission|Council)$"
-)
-
-
-def _what_is(name: str) -> str:
-    the = "the " if _TAKES_THE.search(name) else ""
-    return f"What is {the}{name}?"
-
-
-def _candidates(chunks: Iterable) -> list[tuple[str, str]]:
-    """(question, what it asks about): names taken in turn from each section (rarest first), then headings."""
-    chunks = list(chunks)
-    corpus = "\n".join(c.text for c in chunks)
-    sections: dict[str, list[str]] = {}
-    for chunk in chunks:
-        sections.setdefault(chunk.heading, []).extend(_entities(chunk.text))
-    per_section, seen = [], set()
-    for names in sections.values():
-        fresh = [e for e in dict.fromkeys(names) if e.lower() not in seen]
-        seen.update(e.lower() for e in fresh)
-        per_section.append(sorted(fresh, key=lambda e: corpus.count(e) > 1))
-    width = max(map(len, per_section), default=0)
-    ordered = [(_what_is(names[i]), names[i]) for i in range(width) for names in per_section if i < len(names)]
-    return ordered + [(f"What does the document say about {h}?", "") for h in sections if h]
-
-
-def candidate_questions(chunks: Iterable) -> list[str]:
-    """Questions about the corpus the chunks come from, best candidates first (not yet checked)."""
-    return [question for question, _ in _candidates(chunks)]
-
-
-EXAMPLE_CHUNKS = 300  # chunks read for example questions, spread over the corpus (a big one is never read whole)
-
-
-def spread(chunks, k: int = EXAMPLE_CHUNKS) -> list:
-    """At most `k` of `chunks`, evenly spaced from the first (all of them when there are no more)."""
-    n = len(chunks)
-    return [chunks[i * n // k] for i in range(k)] if n > k else list(chunks)
-
-
-def example_questions(bot, n: int = 4, min_confidence: float = 0.8, max_tries: int = 40) -> list[str]:
-    """Up to `n` questions about the indexed corpus that `bot` answers (found=True), checked by asking.
-
-    Preferred: answers found with `min_confidence` whose sentence names what the
-    question asks about; then any other found answers, in candidate order. Names
-    are taken from at most EXAMPLE_CHUNKS chunks spread over the corpus, so that a
-    chat over a million chunks starts as fast as one over a few.
-    """
-    good: list[str] = []
-    other: list[str] = []
-    for question, name in _candidates(spread(bot.index.chunks))[:max_tries]:
-        try:
-            answer = bot.answer(question)
-        except QAError:  # a candidate the bot refuses is no example; a bug is not hidden here
-            continue
-        if not answer.found:
-            continue
-        on_topic = name.lower() in (answer.sentence or answer.text).lower()
-        (good if on_topic and answer.confidence >= min_confidence else other).append(question)
-        if len(good) == n:
-            break
-    return (good + other)[:n]

@@ -44,17 +44,16 @@ def losses(bot, item: dict, contains) -> dict:
     k = bot.settings.candidates
     got = {}
     for mode in ("hybrid", "dense", "bm25"):
-        hits = bot.retriever.search(reading.query, qvec, k, mode)
+        hits = bot.retriever.retrieve(reading.query, qvec, k, mode).hits
         got["retrieved" if mode == "hybrid" else mode] = any(holds(h.chunk.text, h.chunk.context) for h in hits)
-    hits = bot.retriever.search(reading.query, qvec, k, bot.settings.retriever)
-    texts = bot.index.texts
-    ranked = candidates(reading.query, qvec, hits, bot.retriever)
-    scored = scored_candidates(reading, ranked, bot.retriever, bot.ranker)
+    found = bot.retriever.retrieve(reading.query, qvec, k, bot.settings.retriever)
+    texts = found.texts
+    scored = scored_candidates(reading, candidates(reading.query, found), texts, bot.ranker)
     got["candidate"] = any(
         holds(texts[s.candidate.hit.chunk.source][s.candidate.start : s.candidate.end], s.candidate.hit.chunk.context)
         for s in scored
     )
-    ex = extract(reading, qvec, hits, bot.retriever, bot.reader, bot.settings.read_sentences, bot.ranker)
+    ex = extract(reading, found, bot.reader, bot.settings.read_sentences, bot.ranker)
     if ex is None:
         return {**got, "first": False, "extract": False, "confident": False}
     best = ex.candidate

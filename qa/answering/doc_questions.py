@@ -25,7 +25,7 @@ import random
 import re
 
 from qa.answering.technical import code_tokens, command_line, is_code, term_name
-from qa.ingest.blocks import CELL_SEPARATOR
+from qa.ingest.blocks import CELL_SEPARATOR, CODE, DEFINITION, ROW
 
 MAX_PER_DOCUMENT = 40
 _VAGUE = re.compile(r"^(?:yes|no|y|n|true|false|x|-+|n/a|:\w+:|✓|✔)$", re.I)  # found in many rows: a chance match
@@ -63,7 +63,7 @@ def _predicate(sentence: str, kind: str) -> str | None:
 
 
 def _term_questions(chunk, text: str) -> list[dict]:
-    if chunk.kind != "definition" or not chunk.context or chunk.context_start != chunk.start:
+    if chunk.kind != DEFINITION or not chunk.context or chunk.context_start != chunk.start:
         return []
     if len(chunk.sentences) < 2 or chunk.sentence_kinds[:1] != "t":
         return []
@@ -86,7 +86,7 @@ def _row_questions(chunk, text: str, rng: random.Random) -> list[dict]:
     names = chunk.context.split(CELL_SEPARATOR)
     out = []
     for i, (s, e) in enumerate(chunk.sentences):
-        if chunk.sentence_kind(i) != "row":
+        if chunk.sentence_kind(i) != ROW:
             continue
         cells = text[s:e].split(CELL_SEPARATOR)
         if len(cells) != len(names) or len(cells) < 2 or not cells[0].strip():
@@ -105,7 +105,7 @@ def _row_questions(chunk, text: str, rng: random.Random) -> list[dict]:
 def _howto_questions(chunk, text: str) -> list[dict]:
     out = []
     for i in range(1, len(chunk.sentences)):
-        if chunk.sentence_kind(i) != "code" or chunk.sentence_kind(i - 1) == "code":
+        if chunk.sentence_kind(i) != CODE or chunk.sentence_kind(i - 1) == CODE:
             continue
         s, e = chunk.sentences[i - 1]
         intro = text[s:e].strip()
@@ -122,7 +122,7 @@ def _howto_questions(chunk, text: str) -> list[dict]:
 def _default_questions(chunk, text: str) -> list[dict]:
     out = []
     for i, (s, e) in enumerate(chunk.sentences):
-        if chunk.sentence_kind(i) in ("code", "row"):
+        if chunk.sentence_kind(i) in (CODE, ROW):
             continue
         m = _DEFAULT.search(text, s, e)
         if m and (code_tokens(text, m.start(2), m.end(2)) or any(c.isdigit() for c in m.group(2))):

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import numpy as np
 
 from qa.answering.confidence import ConfidenceFeatures
 from qa.answering.conversation import Reading
 from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures, reader_feature
 from qa.answering.reading import Reader, ReadSpan
-from qa.answering.retrieval import Hit, Retriever
+from qa.answering.retrieval import Hit, Idf, Retrieved
 from qa.answering.spans import OTHER, best_span, classify, has_span
 from qa.answering.technical import fits, structured_answer, wants_sentence, widen
 from qa.ingest.chunking import Chunk
@@ -70,33 +69,32 @@ class Extract:
     ranked: tuple[Candidate, ...]
 
 
-def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
-    """Share of the query's IDF mass whose terms occur in `text_terms`."""
-    unique = set(query_terms)
-    total = sum(retriever.term_idf(t) for t in unique)
+def weighted_coverage(query_terms: list[str], text_terms: set[str], idf: Callable[[str], float]) -> float:
+    """Share of the query's IDF mass whose terms occur in `text_terms` (summed in term order: the same
+    float whatever the hash seed)."""
+    unique = sorted(set(query_terms))
+    total = sum(idf(t) for t in unique)
     if total == 0:
         return 0.0
-    return sum(retriever.term_idf(t) for t in unique if t in text_terms) / total
+    return sum(idf(t) for t in unique if t in text_terms) / total
 
 
-def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> list[Candidate]:
+def candidates(query: str, found: Retrieved) -> list[Candidate]:
     """All sentences of the hits, best first."""
-    index = retriever.index
     q_terms = terms(query)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
-    for hit in hits:
+    for hit in found.hits:
         chunk = hit.chunk
-        text = index.texts[chunk.source]
+        text = found.texts[chunk.source]
         context_terms = set(terms(chunk.embedding_text()))
-        context = weighted_coverage(q_terms, context_terms, retriever)
-        first = index.sentence_rows[chunk.id]
+        context = weighted_coverage(q_terms, context_terms, found.idf)
         for offset, (s, e) in enumerate(chunk.sentences):
             if (chunk.source, s) in seen:
                 continue
             seen.add((chunk.source, s))
-            dense = float(index.sentence_vectors[first + offset] @ qvec.reshape(-1))
-            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), retriever)
+            dense = hit.sentences[offset]
+            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), found.idf)
             score = dense + 0.6 * coverage + 0.3 * context + 0.2 * hit.dense
             out.append(Candidate(hit, s, e, dense, coverage, context, score))
     out.sort(key=lambda c: c.score, reverse=True)
@@ -115,7 +113,7 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
 
 
 def _reread(
-    question: str, scored: list[Scored], n: int, reader: Reader, retriever: Retriever, ranker: Ranker
+    question: str, scored: list[Scored], n: int, reader: Reader, texts: Mapping[str, str], ranker: Ranker
 ) -> tuple[list[Scored], ReadSpan]:
     """Read the best `n` of `scored`; re-rank all with `ranker.after`.
 
@@ -124,7 +122,6 @@ def _reread(
     or when the reader is already sure of the first (score >= SURE). Unread sentences keep
     a reader score of 0. Returns the re-ranked list and the winner's reading.
     """
-    texts = retriever.index.texts
     read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
     reads = {0: read(scored[0].candidate)}
     feats = [s.features for s in scored]
@@ -145,14 +142,13 @@ def _reread(
     return [Scored(totals[i], scored[i].candidate, scored[i].typed_span, feats[i]) for i in order], reads[order[0]]
 
 
-def rarest_held(question: str, chunk: Chunk, retriever: Retriever) -> float:
+def rarest_held(question: str, chunk: Chunk, idf: Idf) -> float:
     """1.0 when the question's rarest term (by IDF over the chunks; a term none holds is rarest of all) is in
     the chunk's text or context; 1.0 too for a question without content terms."""
-    q_terms = set(terms(question))
+    q_terms = sorted(set(terms(question)))
     if not q_terms:
         return 1.0
-    idf = {t: retriever.lexical.idf(t) for t in q_terms}
-    rarest = max(q_terms, key=lambda t: (idf[t] is None, idf[t] or 0.0, t))
+    rarest = max(q_terms, key=lambda t: (not idf.known(t), idf(t) if idf.known(t) else 0.0, t))
     return 1.0 if rarest in set(terms(chunk.embedding_text())) else 0.0
 
 
@@ -161,13 +157,15 @@ def sentence_at(cand: Candidate) -> int:
     return cand.hit.chunk.sentences.index((cand.start, cand.end))
 
 
-def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retriever, ranker: Ranker) -> list[Scored]:
+def scored_candidates(
+    reading: Reading, ranked: list[Candidate], texts: Mapping[str, str], ranker: Ranker
+) -> list[Scored]:
     """The best CANDIDATES of `ranked`, scored by `ranker` before reading, best first."""
     qtype = classify(reading.focus)
     typed = qtype.kind != OTHER or qtype.plural
     scored = []
     for cand in ranked[:CANDIDATES]:
-        text = retriever.index.texts[cand.hit.chunk.source]
+        text = texts[cand.hit.chunk.source]
         has = typed and has_span(reading.focus, text, cand.start, cand.end, context=reading.query)
         has = has or fits(reading.focus, cand.hit.chunk, sentence_at(cand), text)
         feats = SentenceFeatures(
@@ -185,39 +183,38 @@ def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retr
 
 def extract(
     reading: Reading,
-    qvec: np.ndarray,
-    hits: list[Hit],
-    retriever: Retriever,
+    found: Retrieved,
     reader: Reader | None = None,
     read_sentences: int = 0,
     ranker: Ranker | None = None,
 ) -> Extract | None:
-    """Pick the sentence and the words in it that answer the question as `reading` reads it.
+    """Pick the sentence and the words in it that answer the question as `reading` reads it, from what
+    retrieval `found` (the hits, their documents' texts and the idf: plain data, no store).
 
     `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
     the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
     """
     ranker = ranker or Ranker.rules()
-    ranked = candidates(reading.query, qvec, hits, retriever)
+    ranked = candidates(reading.query, found)
     if not ranked:
         return None
     focus, query = reading.focus, reading.query
-    scored = scored_candidates(reading, ranked, retriever, ranker)
+    scored = scored_candidates(reading, ranked, found.texts, ranker)
     qtype = classify(focus)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(focus, scored, read_sentences, reader, retriever, ranker)
+        scored, read = _reread(focus, scored, read_sentences, reader, found.texts, ranker)
     best, has = scored[0].candidate, scored[0].typed_span
-    text = retriever.index.texts[best.hit.chunk.source]
+    text = found.texts[best.hit.chunk.source]
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
-    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    idf = lambda t: found.idf(t) / found.idf.max_idf  # noqa: E731
     span = best_span(focus, text, best.start, best.end, idf=idf, context=query) if has else None
     read_span = (best.start + read.start, best.start + read.end) if read is not None and read.score > 0 else None
     structured = structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
     if structured is not None:
         start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
     elif wants_sentence(focus):  # "how do I ...?", "can I ...?": the statement that answers, not a few words
-        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+        start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
@@ -231,7 +228,7 @@ def extract(
         # two candidates nearly tied: answer with the stretch of the sentence that holds both
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
-        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+        start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     if best.start <= start < end <= best.end:  # whole code-like words, without backticks or marks around them
         start, end = widen(text, start, end, best.start, best.end, loose=bool(best.hit.chunk.sentence_kinds))
     features = ConfidenceFeatures(
@@ -245,7 +242,7 @@ def extract(
         reader=reader_feature(read.score) if read is not None else 0.0,
         structured=1.0 if structured is not None else 0.0,
         documentation=1.0 if best.hit.chunk.sentence_kinds else 0.0,
-        rarest=rarest_held(focus, best.hit.chunk, retriever),
+        rarest=rarest_held(focus, best.hit.chunk, found.idf),
     )
     first = [x.candidate for x in scored]
     taken = {id(c) for c in first}
@@ -254,7 +251,7 @@ def extract(
 
 
 def clause_window(
-    text: str, start: int, end: int, question: str, retriever: Retriever, context: str = ""
+    text: str, start: int, end: int, question: str, idf: Callable[[str], float], context: str = ""
 ) -> tuple[int, int]:
     """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long.
 
@@ -278,8 +275,8 @@ def clause_window(
             window = set(terms(text[a:b]))
             new = len(window - set(q_terms) - set(c_terms))
             score = (
-                weighted_coverage(q_terms, window, retriever)
-                - 0.5 * weighted_coverage(c_terms, window, retriever)
+                weighted_coverage(q_terms, window, idf)
+                - 0.5 * weighted_coverage(c_terms, window, idf)
                 + 0.2 * min(1.0, new / 8)
             )
             key = (round(score, 6), b - a)

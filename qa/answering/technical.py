@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.ingest.blocks import CELL_SEPARATOR
+from qa.ingest.blocks import CELL_SEPARATOR, CODE, DEFINITION, ROW
 from qa.text import STOPWORDS, terms
 
 IDENT, HOWTO, DEFAULT = "ident", "howto", "default"
@@ -350,11 +350,11 @@ def structured_answer(
     start, end = chunk.sentences[sentence]
     kind = chunk.sentence_kind(sentence)
     asked = ask(question)
-    if kind == "row" and chunk.context:
+    if kind == ROW and chunk.context:
         marked = default_value(question, text, start, end) if asked.kind == DEFAULT else None
         return marked or table_cell(question, text, (start, end), chunk.context)
     if asked.kind == IDENT:
-        if chunk.context and chunk.kind == "definition":
+        if chunk.context and chunk.kind == DEFINITION:
             a, b = term_name(text, chunk.context_start, chunk.context_start + len(chunk.context))
             names = set(terms(text[a:b]))
             if b > a and not (names and names <= set(terms(question))):
@@ -367,11 +367,11 @@ def structured_answer(
                 return None
         return best_code_token(question, asked, text, start, end, read, loose)
     if asked.kind == HOWTO:
-        if kind == "code":
-            intro = sentence - 1 if sentence > 0 and chunk.sentence_kind(sentence - 1) != "code" else -1
+        if kind == CODE:
+            intro = sentence - 1 if sentence > 0 and chunk.sentence_kind(sentence - 1) != CODE else -1
             return _with_intro(question, text, chunk.sentences[intro] if intro >= 0 else None, (start, end), read)
         nxt = sentence + 1
-        if text[start:end].rstrip().endswith(":") and nxt < len(chunk.sentences) and chunk.sentence_kind(nxt) == "code":
+        if text[start:end].rstrip().endswith(":") and nxt < len(chunk.sentences) and chunk.sentence_kind(nxt) == CODE:
             return _with_intro(question, text, (start, end), chunk.sentences[nxt], None)
         return None
     if asked.kind == DEFAULT:
@@ -383,16 +383,16 @@ def fits(question: str, chunk, sentence: int, text: str) -> bool:
     """Whether a sentence holds what a documentation question asks for (the ranker's typed-span feature)."""
     asked = ask(question)
     kind = chunk.sentence_kind(sentence)
-    if kind == "row" and chunk.context:
+    if kind == ROW and chunk.context:
         start, end = chunk.sentences[sentence]
         cell = table_cell(question, text, (start, end), chunk.context)
         return row_named(question, text, start, end) and cell is not None
     if asked.kind == IDENT:
         loose = bool(chunk.sentence_kinds)
-        return (chunk.kind == "definition" and bool(chunk.context)) or bool(
+        return (chunk.kind == DEFINITION and bool(chunk.context)) or bool(
             code_tokens(text, *chunk.sentences[sentence], loose)
         )
     if asked.kind == HOWTO:
         nxt = sentence + 1
-        return kind == "code" or (nxt < len(chunk.sentences) and chunk.sentence_kind(nxt) == "code")
+        return kind == CODE or (nxt < len(chunk.sentences) and chunk.sentence_kind(nxt) == CODE)
     return False

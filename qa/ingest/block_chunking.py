@@ -119,6 +119,9 @@ def chunk_blocks(doc, settings: ChunkSettings, title: str, first_id: int = 0) ->
     runs: list[tuple[tuple, list[tuple[int, int, int]]]] = []  # (key, [(start, end, block)])
     ordinal: dict[int, int] = {}
     above = {p for b in blocks if b.kind not in (HEADING, HEADER) for p in b.path}
+    for i in range(len(blocks) - 1, -1, -1):  # a heading read as text is something under its own headings
+        if blocks[i].kind == HEADING and i not in above:
+            above.update(blocks[i].path)
     for i, b in enumerate(blocks):
         if b.kind == HEADER or (b.kind == HEADING and i in above):
             continue  # a heading with nothing under it (a one-line note, a last label) is text
@@ -179,27 +182,25 @@ def _pairs(header: str, row: str) -> str:
     return "; ".join(f"{n}: {c}" if n.strip() else c for n, c in zip(names, cells, strict=True) if c.strip())
 
 
-def sentence_inputs(doc, chunks: list) -> list[str]:
-    """What each sentence of the chunks of a document read with its structure is embedded as, in order:
+def chunk_inputs(chunk, text: str) -> list[str]:
+    """What each sentence of a chunk read with its structure is embedded as (`text` is its document's text):
     a table row's cells paired with their column names (after its heading); a definition's sentence after
     its term and what holds the term (a heading, a class); code after its heading and the sentence before
     it; any other sentence after its heading."""
-    text = doc.text
     out: list[str] = []
-    for chunk in chunks:
-        previous = ""
-        for i, (s, e) in enumerate(chunk.sentences):
-            sentence = text[s:e]
-            kind = chunk.sentence_kind(i)
-            if kind == ROW and chunk.context:
-                lead = f"{chunk.heading}: " if chunk.heading else ""
-                out.append(lead + _pairs(chunk.context, sentence))
-            elif chunk.context and chunk.context_start != s:  # a definition: after its term and what holds it
-                out.append(f"{PATH_SEPARATOR.join(chunk.path.split(PATH_SEPARATOR)[-2:])}: {sentence}")
-            elif kind == CODE:
-                intro = " ".join(p for p in (chunk.heading, previous) if p)
-                out.append(f"{intro}: {sentence}" if intro else sentence)
-            else:
-                out.append(f"{chunk.heading}: {sentence}" if chunk.heading else sentence)
-            previous = sentence if kind != CODE else previous
+    previous = ""
+    for i, (s, e) in enumerate(chunk.sentences):
+        sentence = text[s:e]
+        kind = chunk.sentence_kind(i)
+        if kind == ROW and chunk.context:
+            lead = f"{chunk.heading}: " if chunk.heading else ""
+            out.append(lead + _pairs(chunk.context, sentence))
+        elif chunk.context and chunk.context_start != s:  # a definition: after its term and what holds it
+            out.append(f"{PATH_SEPARATOR.join(chunk.path.split(PATH_SEPARATOR)[-2:])}: {sentence}")
+        elif kind == CODE:
+            intro = " ".join(p for p in (chunk.heading, previous) if p)
+            out.append(f"{intro}: {sentence}" if intro else sentence)
+        else:
+            out.append(f"{chunk.heading}: {sentence}" if chunk.heading else sentence)
+        previous = sentence if kind != CODE else previous
     return out

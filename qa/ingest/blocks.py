@@ -23,12 +23,12 @@ HEADING, TERM, DEFINITION, HEADER, ROW, CAPTION, CODE, ITEM, PARAGRAPH = (
     "term",
     "definition",
     "header",
-    "row",
+    "table_row",
     "caption",
     "code",
-    "item",
+    "list_item",
     "paragraph",
-)
+)  # the names ui/blocks.py renders passages by
 KINDS = (HEADING, TERM, DEFINITION, HEADER, ROW, CAPTION, CODE, ITEM, PARAGRAPH)
 LETTERS = {HEADING: "h", TERM: "t", DEFINITION: "d", HEADER: "H", ROW: "r", CAPTION: "a", CODE: "c", ITEM: "i",
            PARAGRAPH: "p"}  # fmt: skip

@@ -1,13 +1,22 @@
-"""Turn a file's bytes into the text the index quotes from, one reader per format.
+"""Turn a file's bytes into the text the index quotes from, one reader per format, at a bounded cost.
 
 `.txt` is its bytes decoded as UTF-8, nothing changed. The other formats keep
 their structure where they have one: `.md` is the text it renders to
 (`qa.ingest.markdown_reader`, markdown-it-py), `.html` the text a browser shows
 of the page's content (`qa.ingest.html_reader`, lxml), `.docx` its paragraphs
-and tables in document order (python-docx, heading styles kept); `.pdf` is its
-text layer, page by page (pypdf). Every reader is deterministic, so the stored
-text of a document can be checked against its file at any time by reading the
-file again.
+and tables in document order with their heading styles (python-docx's element
+classes; `qa.ingest.docx_text`); `.pdf` is its text layer, page by page (pypdf).
+Every reader is deterministic, so the stored text of a document can be checked
+against its file at any time by reading the file again.
+
+A hostile file must not cost more than a large honest one, so every reader
+works within `ReadLimits`, derived from the file-size limit: no document yields
+more text than a plain-text file may hold; a Word file may unpack to at most a
+few times the limit (checked before anything is inflated, and again while
+inflating); a PDF has at most `pdf_pages` pages; an HTML file has at most
+`html_elements` elements, nested less deep than its parser reads; and PDF and
+Word reading stops at `seconds`. A file over a limit
+raises `FormatError` saying which and by how much.
 
 A reader returns `Extracted(text, pages, blocks)`; `pages` holds the character
 offset where each PDF page starts (empty for the other formats), `blocks` the
@@ -19,27 +28,23 @@ sense of raises `FormatError` with the reason.
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from dataclasses import dataclass
 
-from qa.ingest.blocks import (
-    CELL_SEPARATOR,
-    HEADER,
-    HEADING,
-    ITEM,
-    LABEL_LEVEL,
-    PARAGRAPH,
-    ROW,
-    Block,
-    TextBuilder,
-)
+from qa.errors import ConfigError, CorpusError
+from qa.ingest.blocks import Block
 
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 PAGE_BREAK = "\n\n"
+MAX_MB_DEFAULT = 50
+READ_SECONDS_DEFAULT = 120
+MB = 1024 * 1024
 
 
 class FormatError(ValueError):
-    """The file is not readable as its format says."""
+    """The file is not readable as its format says, or reading it would cost more than its limits allow."""
 
 
 @dataclass(frozen=True)
@@ -49,127 +54,173 @@ class Extracted:
     blocks: tuple[Block, ...] = ()
 
 
+def max_bytes() -> int:
+    """The largest file read, from $QA_MAX_FILE_MB (default 50)."""
+    value = os.environ.get("QA_MAX_FILE_MB", str(MAX_MB_DEFAULT))
+    try:
+        mb = float(value)
+    except ValueError:
+        raise CorpusError(f"QA_MAX_FILE_MB must be a number of megabytes, got {value!r}") from None
+    return int(mb * MB)
+
+
+def size_text(n: int) -> str:
+    """A byte count for people: '1.5 GB', '200 MB', '12 KB'."""
+    for unit, size in (("GB", MB * 1024), ("MB", MB), ("KB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one file may cost.
+
+    `max_bytes` is the file-size limit ($QA_MAX_FILE_MB), and also the most
+    text one document may yield; a Word file may unpack to `expansion` times
+    it; `seconds` bounds reading a PDF or Word file ($QA_MAX_READ_SECONDS);
+    `pdf_pages`, `html_elements` and `zip_members` bound the parts of a file.
+    """
+
+    max_bytes: int
+    expansion: int = 4
+    seconds: float = READ_SECONDS_DEFAULT
+    pdf_pages: int = 10_000
+    html_elements: int = 100_000
+    zip_members: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "expansion", "pdf_pages", "html_elements", "zip_members"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.seconds, (int, float)) or not self.seconds > 0:
+            raise ConfigError(f"read time limit must be a positive number of seconds, got {self.seconds!r}")
+
+    @classmethod
+    def from_env(cls) -> ReadLimits:
+        value = os.environ.get("QA_MAX_READ_SECONDS", str(READ_SECONDS_DEFAULT))
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ConfigError(f"QA_MAX_READ_SECONDS must be a number of seconds, got {value!r}") from None
+        return cls(max_bytes=max_bytes(), seconds=seconds)
+
+    @property
+    def unpacked_bytes(self) -> int:
+        """The most a compressed file may unpack to."""
+        return self.expansion * self.max_bytes
+
+    def check_text(self, chars: int) -> None:
+        if chars > self.max_bytes:
+            raise FormatError(
+                f"its text is over {size_text(self.max_bytes)}, the most a document may hold (QA_MAX_FILE_MB)"
+            )
+
+
+class Deadline:
+    """The moment a reader must give up; `check()` raises FormatError once it has passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def check(self, *_ignored) -> None:
+        if time.monotonic() > self.end:
+            raise FormatError(f"reading it took more than {self.seconds:g} s (QA_MAX_READ_SECONDS)")
+
+
 def format_of(name: str) -> str | None:
     """The format a file name stands for ('text', 'pdf', ...), or None when it is not read."""
     dot = name.rfind(".")
     return FORMATS.get(name[dot:].lower()) if dot >= 0 else None
 
 
-def _plain(data: bytes) -> Extracted:
+def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
     if b"\x00" in data[:8192]:
         raise FormatError("binary file")
+    limits.check_text(len(data))
     try:
         return Extracted(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
 
 
-def _markdown(data: bytes) -> Extracted:
+def _markdown(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
     from qa.ingest.markdown_reader import read_markdown
 
-    text, blocks = read_markdown(_plain(data).text)
+    text, blocks = read_markdown(_plain(data, limits, deadline).text)
+    limits.check_text(len(text))
     return Extracted(text, (), blocks)
 
 
-def _html(data: bytes) -> Extracted:
-    from qa.ingest.html_reader import read_html
+def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+    from qa.ingest.html_layout import check_tree, html_tree
+    from qa.ingest.html_reader import read_tree
 
+    tags = data.count(b"<") - data.count(b"</")  # at least as many as the start tags
+    if tags > 2 * limits.html_elements:
+        raise FormatError(f"about {tags:,} HTML tags, more than the {limits.html_elements:,} elements read")
     try:
         markup = data.decode("utf-8")
     except UnicodeDecodeError:
         markup = data.decode("cp1252", errors="replace")
-    text, blocks = read_html(re.sub(r"^\ufeff?\s*<\?xml[^>]*>", "", markup))
+    tree = html_tree(markup)
+    if tree is None:
+        return Extracted("")
+    check_tree(tree, limits, padded=False)  # this reader does not pad table columns as inscriptis did
+    text, blocks = read_tree(tree)
+    limits.check_text(len(text))
     return Extracted(text, (), blocks)
 
 
-def _pdf(data: bytes) -> Extracted:
+def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise FormatError("encrypted PDF")
+        _check_declared_pages(reader, limits)
+        if len(reader.pages) > limits.pdf_pages:
+            raise FormatError(f"{len(reader.pages):,} pages, more than the {limits.pdf_pages:,} read")
         pages, parts, pos = [], [], 0
         for page in reader.pages:
-            text = _tidy(page.extract_text() or "")
+            deadline.check()
+            # the visitor runs before every operator: a page too slow to read stops mid-way
+            text = _tidy(page.extract_text(visitor_operand_before=deadline.check) or "")
             pages.append(pos)
             parts.append(text)
             pos += len(text) + len(PAGE_BREAK)
+            limits.check_text(pos)
     except FormatError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except PyPdfError as exc:
+        if isinstance(exc, PdfReadError):
+            raise FormatError(f"not a readable PDF ({exc})") from exc
+        raise FormatError(f"a PDF over pypdf's limits ({type(exc).__name__}: {exc})") from exc
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise FormatError(f"not a readable PDF ({exc})") from exc
     return Extracted(PAGE_BREAK.join(parts), tuple(pages))
 
 
-def _docx(data: bytes) -> Extracted:
-    import zipfile
-
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
+def _check_declared_pages(reader, limits: ReadLimits) -> None:
+    """Refuse a PDF whose page tree declares too many pages, before pypdf walks it (50,000 pages: 7.6 s)."""
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise FormatError(f"not a readable Word document ({exc})") from exc
-    text, blocks = _docx_blocks(document)
+        declared = reader.root_object["/Pages"]["/Count"]
+    except Exception:  # no usable count: the page list, counted next, decides
+        return
+    if isinstance(declared, int) and declared > limits.pdf_pages:
+        raise FormatError(f"{declared:,} pages, more than the {limits.pdf_pages:,} read")
+
+
+def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+    from qa.ingest.docx_text import docx_text
+
+    text, blocks = docx_text(data, limits, deadline)
     return Extracted(text, (), blocks)
-
-
-_DOCX_HEADING = re.compile(r"^(?:heading\s*(\d)|title)$", re.I)
-_LABEL_MAX_CHARS = 100
-
-
-def _docx_label(para, text: str) -> bool:
-    """A paragraph written as a heading without a heading style: all bold, or short and without final
-    punctuation ("Staff memo"). The chunker reads it as text when nothing follows under it."""
-    if not text or len(text) > _LABEL_MAX_CHARS:
-        return False
-    runs = [r for r in para.runs if r.text.strip()]
-    if runs and all(r.bold for r in runs):
-        return True
-    return not text.endswith(tuple(".!?…:;,\"'”’)]。！？")) and len(text.split()) <= 14
-
-
-def _docx_blocks(document) -> tuple[str, tuple[Block, ...]]:
-    """Paragraphs and tables in document order: "Heading N"/"Title" styles are headings, "List ..." styles
-    items, a table's first row its column names."""
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
-    out = TextBuilder()
-    for element in document.element.body.iterchildren():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            para = Paragraph(element, document)
-            text = " ".join(para.text.split())
-            style = (para.style.name if para.style is not None else "") or ""
-            heading = _DOCX_HEADING.match(style.strip())
-            if heading:
-                out.add(HEADING, text, level=int(heading.group(1) or 1))
-            elif _docx_label(para, text):
-                out.add(HEADING, text, level=LABEL_LEVEL)
-            elif style.lower().startswith("list") or (element.pPr is not None and element.pPr.numPr is not None):
-                out.add(ITEM, text, tight=True)
-            else:
-                out.loosen()
-                out.add(PARAGRAPH, text)
-        elif tag == "tbl":
-            header = -1
-            for row in Table(element, document).rows:
-                cells, seen = [], set()
-                for cell in row.cells:
-                    if id(cell._tc) not in seen:  # a merged cell comes back once per grid column
-                        seen.add(id(cell._tc))
-                        cells.append(" ".join(cell.text.split()))
-                if any(cells):
-                    if header < 0:
-                        header = out.add(HEADER, CELL_SEPARATOR.join(cells), tight=True)
-                    else:
-                        out.add(ROW, CELL_SEPARATOR.join(cells), of=header, tight=True)
-            out.loosen()
-    return out.result()
 
 
 def _tidy(text: str) -> str:
@@ -181,6 +232,7 @@ def _tidy(text: str) -> str:
 READERS = {"text": _plain, "markdown": _markdown, "html": _html, "pdf": _pdf, "docx": _docx}
 
 
-def extract(data: bytes, fmt: str) -> Extracted:
-    """The text of a file's bytes in format `fmt` (see FORMATS)."""
-    return READERS[fmt](data)
+def extract(data: bytes, fmt: str, limits: ReadLimits | None = None) -> Extracted:
+    """The text of a file's bytes in format `fmt` (see FORMATS), within `limits` (default: from the environment)."""
+    limits = limits or ReadLimits.from_env()
+    return READERS[fmt](data, limits, Deadline(limits.seconds))

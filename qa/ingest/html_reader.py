@@ -259,18 +259,16 @@ def _main(root):
     return body if body is not None else root
 
 
-def read_html(markup: str) -> tuple[str, tuple[Block, ...]]:
-    """The text of an HTML page and its blocks (see the module's docstring)."""
-    import lxml.html
-    from lxml import etree
-
-    if not markup.strip():
-        return "", ()
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, recover=True)
-    try:
-        root = lxml.html.document_fromstring(markup, parser=parser)
-    except (etree.ParserError, ValueError):
-        return "", ()
+def read_tree(root) -> tuple[str, tuple[Block, ...]]:
+    """The text of a parsed HTML page (`qa.ingest.html_layout.html_tree`) and its blocks."""
     reader = _Reader()
     reader.container(_main(root), _Context())
     return reader.out.result()
+
+
+def read_html(markup: str) -> tuple[str, tuple[Block, ...]]:
+    """The text of an HTML page and its blocks (see the module's docstring)."""
+    from qa.ingest.html_layout import html_tree
+
+    root = html_tree(markup)
+    return read_tree(root) if root is not None else ("", ())

@@ -38,7 +38,7 @@ def browser():
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, embedder) -> Iterator[dict]:
     """The chat app on a copy of the bundled corpus, served on a free loopback port."""
-    from ui.app import CSS, build_app
+    from ui.app import build_app, launch_options
 
     root = tmp_path_factory.mktemp("app")
     shutil.copytree(PROJECT_ROOT / "corpus", root / "corpus")
@@ -46,7 +46,7 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
     corpus, index = root / "corpus", root / "index"
     demo = build_app(lambda: QA.load(index, corpus=corpus, embedder=embedder, on_stale="error"))
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, css=CSS)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options())
     try:
         yield {"url": f"http://127.0.0.1:{port}/", "corpus": corpus, "index": index, "root": root}
     finally:

@@ -1,13 +1,15 @@
 """The app in a real browser: ask, check the source, add PDF and Word files, remove one, and stay safe.
 
 Runs the real bundled model, the real FAISS index and the real Gradio app in headless Chromium.
-Set QA_SCREENSHOT=path.png to keep a screenshot of the first conversation (the README's picture).
+Set QA_SCREENSHOT=path.png to keep a screenshot of the first reply (the README's picture), and one of its
+source opened beside it (path-source.png).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -46,15 +48,19 @@ def test_answer_is_highlighted_with_its_citation_and_opens_in_its_document(page)
         r"china-large-model-industry\.txt, paragraph \d+ \(line \d+\), characters \d+-\d+", reply.inner_text()
     )
     assert "confidence 0." in reply.inner_text()
+    assert reply.locator("span.confidence").inner_text() == "sure"
+    shot = os.environ.get("QA_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
     source = reply.locator("details.source").first
     assert not source.locator("div").is_visible()
     source.locator("summary").click()
     assert source.locator("div").is_visible()
     assert source.locator("div mark").inner_text() == "Huawei"
     assert "Baidu leads the pack" in source.locator("div").inner_text(), "the neighbouring text is shown"
-    if os.environ.get("QA_SCREENSHOT"):
-        page.locator("#chat [role=log]").evaluate("el => el.scrollTop = 0")
-        page.screenshot(path=os.environ["QA_SCREENSHOT"])
+    if shot:
+        source.evaluate("el => el.scrollIntoView({block: 'center'})")
+        page.screenshot(path=str(Path(shot).with_name(Path(shot).stem + "-source.png")))
 
 
 def test_a_chinese_question_is_answered_with_the_articles_words_and_says_how_it_was_read(page):
@@ -68,8 +74,9 @@ def test_an_unanswerable_question_says_not_found_and_shows_the_nearest_passages(
     reply = ask(page, "What is the boiling point of mercury in Kelvin?")
     text = reply.inner_text()
     assert text.startswith("Not found in the documents.")
-    assert "Nearest passages (they may not answer it):" in text
+    assert "Nearest 3 passages (they may not answer it)" in text
     assert reply.locator("mark").count() == 0
+    assert not reply.locator("blockquote").first.is_visible(), "the nearest passages are folded"
 
 
 def test_settings_change_the_number_of_quotes(page):

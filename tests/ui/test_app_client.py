@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -12,7 +13,8 @@ import pytest
 from qa.api import PROJECT_ROOT, QA, default_qa
 from qa.index import read_manifest
 from ui.app import build_app
-from ui.render import NOT_FOUND, example_questions
+from ui.examples import example_questions
+from ui.render import NOT_FOUND
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +41,7 @@ def test_endpoints(client):
 def test_answer_with_quote_and_citation(client, ask, text):
     reply, history = ask(client, "Which company launched Pangu Chat?")
     assert "Huawei" in reply
-    assert re.search(rf"{re.escape(SOURCE)}, paragraph \d+ \\\(line \d+\\\), characters \d+-\d+", reply)
+    assert re.search(rf"{re.escape(SOURCE)}, paragraph \d+ \(line \d+\), characters \d+-\d+", html.unescape(reply))
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert text(history[0]) == "Which company launched Pangu Chat?"
 

@@ -22,7 +22,9 @@ class FakeBot:
             counts={},
             sources=lambda: [],
         )
-        chunk = SimpleNamespace(text="Pangu Chat is made by Huawei.", heading="Giants")
+        chunk = SimpleNamespace(
+            text="Pangu Chat is made by Huawei.", heading="Giants", source="a.txt", start=0, sentences=((0, 29),)
+        )
         text = "Pangu Chat is made by <b>Huawei</b>."
         self.index = SimpleNamespace(manifest=manifest, chunks=(chunk,), path=".", texts={"a.txt": text})
         self.asked: list[tuple[str, list]] = []
@@ -52,8 +54,9 @@ def test_status_line_names_the_index():
 def test_reply_is_rendered_and_history_passed_to_answer(fake, ask):
     bot, client = fake
     reply, history = ask(client, "Who makes <Pangu> Chat?")
-    assert reply.startswith("**&lt;b&gt;H** (confidence 0.90)")
-    assert "made by &lt;b&gt;<mark>Huawei</mark>&lt;/b&gt;." in reply
+    assert reply.startswith("**&lt;b&gt;H**\n")
+    assert "confidence 0.90</small>" in reply.splitlines()[1]
+    assert "made by &#60;b&#62;<mark>Huawei</mark>&#60;/b&#62;." in reply
     assert history[0]["content"][0]["text"] == "Who makes &lt;Pangu&gt; Chat?"
     ask(client, "And Tencent?", history)
     question, passed = bot.asked[-1]
@@ -66,7 +69,8 @@ def test_reply_is_rendered_and_history_passed_to_answer(fake, ask):
 
 def test_a_citation_opens_the_passage_in_its_document_as_text(fake, ask):
     reply, _ = ask(fake[1], "Who makes it?")
-    assert '<details class="source"><summary>Open in a.txt</summary>' in reply
+    summary = "a.txt, paragraph 1 &#40;line 1&#41;, characters 0&#45;36"
+    assert f'<details class="source"><summary>{summary}</summary>' in reply
     assert "<strong>Pangu Chat is made by &#60;b&#62;<mark>Huawei</mark>&#60;/b&#62;.</strong>" in reply
 
 
