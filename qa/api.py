@@ -19,7 +19,7 @@ from qa.answers import Answer, Quote
 from qa.chunking import Chunk
 from qa.conversation import last_turn, readings, with_last_question
 from qa.documents import list_corpus, no_documents_error, page_at
-from qa.embedding import Embedder, default_model, load_embedder
+from qa.embedding import Embedder, default_model, fingerprint, load_embedder
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.extraction import Calibration, Extract, extract, load_ranker
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
@@ -51,9 +51,13 @@ def corpus_of(manifest: Manifest, index_dir: Path) -> Path:
     return path if path.is_absolute() else (index_dir / path).resolve()
 
 
-def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings) -> list[str]:
+def staleness(
+    manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings, model_fingerprint: dict | None = None
+) -> list[str]:
     """Why an index no longer matches its corpus and settings; empty when it does.
 
+    `model_fingerprint` (qa.embedding.fingerprint of the query model), when given, must be the one
+    the index was built with: another int8 file, onnxruntime or quantization makes other vectors.
     Cheap: the files are listed and hashed, not read as documents.
     """
     listed, skipped = list_corpus(corpus_dir)
@@ -62,6 +66,11 @@ def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkS
     reasons = []
     if manifest.model != model:
         reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
+    elif model_fingerprint is not None and manifest.model_fingerprint != model_fingerprint:
+        reasons.append(
+            f"it was built with another form of {model!r} ({_describe(manifest.model_fingerprint)}), "
+            f"not the one loaded ({_describe(model_fingerprint)})"
+        )
     if manifest.chunking != chunking.to_dict():
         reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
     now = {s.path: s.sha256 for s in listed}
@@ -73,6 +82,13 @@ def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkS
         if paths:
             reasons.append(f"documents {label} since it was built: {', '.join(paths[:5])}")
     return reasons
+
+
+def _describe(stamp: dict) -> str:
+    if not stamp:
+        return "full precision"
+    sha = str(stamp.get("sha256", "?"))[:12]
+    return f"{stamp.get('file', 'model')} sha256 {sha}…, onnxruntime {stamp.get('onnxruntime', '?')}"
 
 
 def build(
@@ -182,6 +198,12 @@ class QA:
                 f"index in {index.path} was built with {index.manifest.model!r} ({index.manifest.dim} dims), "
                 f"not {embedder.name!r} ({embedder.dim} dims); run `qa index` to rebuild it"
             )
+        if fingerprint(embedder) != index.manifest.model_fingerprint:
+            raise StaleIndexError(
+                f"index in {index.path} was built with another form of {embedder.name!r} "
+                f"({_describe(index.manifest.model_fingerprint)}), not {_describe(fingerprint(embedder))}; "
+                "run `qa index` to rebuild it"
+            )
         self.index = index
         self.embedder = embedder
         self.settings = settings or AnswerSettings()
@@ -221,7 +243,8 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            reasons = staleness(manifest, corpus_dir, model, chunking)
+            embedder = embedder or load_embedder(model)  # its fingerprint says whether the vectors are its own
+            reasons = staleness(manifest, corpus_dir, model, chunking, fingerprint(embedder))
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
@@ -236,8 +259,15 @@ class QA:
         if problem is not None:
             if on_stale == "error":
                 raise problem
-            log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
+            if isinstance(problem, IndexMissingError):
+                log.warning(
+                    "Building the index of %s in %s (first use; the bundled article takes about a second)…",
+                    corpus_dir,
+                    index_dir,
+                )
+            else:
+                log.warning("rebuilding the index: %s", problem)
             sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress)
             index = load_index(index_dir)
         embedder = embedder or load_embedder(model)

@@ -55,7 +55,7 @@ from qa import lexical as lexical_module
 from qa import vectors as vector_kinds
 from qa.chunking import Chunk, chunk_document
 from qa.documents import Document, Skipped, list_corpus, no_documents_error, read_documents, sha256_bytes
-from qa.embedding import Embedder
+from qa.embedding import Embedder, fingerprint
 from qa.errors import BuildCancelled, CorpusError, IndexCorruptError, IndexMissingError
 from qa.settings import ChunkSettings, VectorSettings
 from qa.table import ChunkTable, TableWriter, Texts
@@ -96,12 +96,16 @@ class Manifest:
     skipped: dict[str, dict] = field(default_factory=dict)  # path -> {"sha256", "reason"}
     vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
     lexical: dict = field(default_factory=dict)  # lexical.LEXICAL of the stored BM25
+    # what the vectors depend on beyond the model's name (qa.embedding.fingerprint): for an int8 model its
+    # file's SHA-256, the onnxruntime version and the quantization; {} for full precision
+    model_fingerprint: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict:
         return {
             "format_version": self.format_version,
             "model": self.model,
+            "model_fingerprint": self.model_fingerprint,
             "dim": self.dim,
             "metric": self.metric,
             "vector_index": self.vector_index,
@@ -139,6 +143,7 @@ class Manifest:
                 skipped=dict(d.get("skipped", {})),
                 vector_index=dict(d.get("vector_index", {"type": "flat"})),
                 lexical=dict(d.get("lexical", {})),
+                model_fingerprint=dict(d.get("model_fingerprint", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest is incomplete ({exc}); {_REBUILD}") from exc
@@ -533,15 +538,26 @@ def _known_segments(index_dir: Path, embedder: Embedder, chunking: ChunkSettings
         m = read_manifest(index_dir)
     except (IndexMissingError, IndexCorruptError):
         return {}
-    same = m.model == embedder.name and m.dim == embedder.dim and m.chunking == chunking.to_dict()
+    same = _same_model(m, embedder) and m.chunking == chunking.to_dict()
     return m.segments if same else {}
+
+
+def _same_model(m: Manifest, embedder: Embedder) -> bool:
+    """Whether the index's vectors were made by this very model (name, size and fingerprint)."""
+    return (m.model, m.dim, m.model_fingerprint) == (embedder.name, embedder.dim, fingerprint(embedder))
+
+
+def _model_key(embedder: Embedder) -> str:
+    """The model as segment keys name it: another form of the model (another fingerprint) gets other segments."""
+    stamp = fingerprint(embedder)
+    return embedder.name if not stamp else f"{embedder.name}|{json.dumps(stamp, sort_keys=True)}"
 
 
 def _find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, known: dict) -> _Segment | None:
     """An existing segment of this exact file: the one the manifest names, or one an interrupted build left."""
     entry = known.get(path)
     keys = [entry["key"]] if entry and entry.get("sha256") == sha256 and entry.get("key") else []
-    keys.append(segment_key(path, sha256, embedder.name, chunking))
+    keys.append(segment_key(path, sha256, _model_key(embedder), chunking))
     for key in dict.fromkeys(keys):
         seg = _existing_segment(index_dir, key, path, sha256, embedder.dim, entry)
         if seg is not None:
@@ -564,7 +580,7 @@ def _commit_docs(
         if seg is not None:
             reused[doc.path] = seg
         else:
-            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
+            todo.append((segment_key(doc.path, doc.sha256 + nonce, _model_key(embedder), chunking), doc))
     made = {s.path: s for s in _embed_documents(index_dir, todo, embedder, chunking, progress, cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
     kind = (vectors or VectorSettings.from_env()).resolve(sum(s.sentences for s in segments))
@@ -587,8 +603,7 @@ def _unchanged(index_dir, segments, skipped, embedder, chunking, corpus_dir, kin
     except (IndexMissingError, IndexCorruptError, KeyError):
         return None
     same = (
-        m.model == embedder.name
-        and m.dim == embedder.dim
+        _same_model(m, embedder)
         and m.chunking == chunking.to_dict()
         and m.corpus == corpus_reference(corpus_dir, index_dir)
         and vector_kinds.built_the_same(m.vector_index, kind)
@@ -710,6 +725,7 @@ def _commit(index_dir: Path, corpus_dir: Path, segments: list[_Segment], skipped
     os.sync()  # the segments reach the disk before the manifest that names them
     manifest = Manifest(
         model=embedder.name,
+        model_fingerprint=fingerprint(embedder),
         dim=embedder.dim,
         chunking=chunking.to_dict(),
         documents={s.path: s.sha256 for s in segments},
