@@ -9,6 +9,11 @@ sentence-transformers' own vectors on a few texts, and cached under
 with `onnxruntime` and `tokenizers` only, one thread. Set `QA_ONNX=0` to
 always use sentence-transformers.
 
+The export uses plain (eager) attention, whose pattern onnxruntime's BERT
+optimizer fuses: each layer's attention, layer norms and GELU become single
+operators (about 130 instead of 660), which embeds a short query about twice as
+fast with the same vectors.
+
 A model named `NAME+int8` is the same export with its matrix products
 quantized to 8-bit integers (onnxruntime's dynamic quantization, per channel),
 made from the export on first use and checked like the export itself. Its
@@ -48,7 +53,9 @@ _TOLERANCE = 1e-4
 INT8 = "+int8"
 _INT8_MIN_COSINE = 0.97
 FORMAT = 2  # 2: int8 weights in 7 bits (reduce_range), the same on every CPU kind
-QUANTIZATION = "onnxruntime dynamic: MatMul weights s8 per channel in 7 bits (reduce_range), activations u8"
+QUANTIZATION = (
+    "onnxruntime dynamic: MatMul and Attention weights s8 per channel in 7 bits (reduce_range), activations u8"
+)
 PREPARING = "Preparing the query model (once, about a minute)…"
 
 
@@ -212,6 +219,7 @@ def _sha256(path: Path) -> str:
 
 def quantize(folder: Path) -> bool:
     """Write `model-int8.onnx` beside an export; False (nothing kept) when it strays from the full model."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     name = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["name"]
@@ -227,8 +235,9 @@ def quantize(folder: Path) -> bool:
                     tmp,
                     per_channel=True,
                     reduce_range=True,  # 7-bit weights: no kernel saturates (see the module's docstring)
-                    op_types_to_quantize=["MatMul"],
+                    op_types_to_quantize=["MatMul", "Attention"],
                     weight_type=QuantType.QInt8,
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused operators' outputs
                 )
             finally:
                 logging.getLogger().disabled = was
@@ -303,13 +312,15 @@ def export(st_embedder, folder: Path) -> bool:
         return False
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))
+    attention = getattr(auto_model.config, "_attn_implementation", None)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            _set_attention(auto_model, "eager")  # the plain pattern, which onnxruntime fuses (_fuse)
             torch.onnx.export(
                 Pooled(auto_model.eval()),
                 (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                str(tmp / "model.onnx"),
+                str(tmp / "raw.onnx"),
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["embedding"],
                 dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
@@ -317,6 +328,8 @@ def export(st_embedder, folder: Path) -> bool:
                 opset_version=17,
                 dynamo=False,
             )
+        _fuse(tmp / "raw.onnx", tmp / "model.onnx", auto_model.config)
+        (tmp / "raw.onnx").unlink()
         (tmp / "tokenizer.json").write_text(hf_tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
         meta = {
             "format": FORMAT,
@@ -339,4 +352,32 @@ def export(st_embedder, folder: Path) -> bool:
         log.info("exported %s to %s (max difference %.1g)", st_embedder.name, folder, diff)
         return True
     finally:
+        if attention:
+            _set_attention(auto_model, attention)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _set_attention(auto_model, kind: str) -> None:
+    if hasattr(auto_model, "set_attn_implementation"):
+        with contextlib.suppress(Exception):
+            auto_model.set_attn_implementation(kind)
+            return
+    auto_model.config._attn_implementation = kind
+
+
+def _fuse(raw: Path, out: Path, config) -> None:
+    """Write `raw` with each layer's attention, layer norms and GELU fused into single onnxruntime operators
+    (onnxruntime.transformers.optimizer, BERT patterns): the same vectors, a query embedded about twice as
+    fast, far fewer operators to run. A model whose patterns do not match is written as it is."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
+        heads, hidden = int(config.num_attention_heads), int(config.hidden_size)
+        fused = optimize_model(str(raw), model_type="bert", num_heads=heads, hidden_size=hidden)
+        if not fused.get_fused_operator_statistics().get("Attention"):
+            raise ValueError("no attention fused")
+        fused.save_model_to_file(str(out))
+    except Exception as exc:  # an architecture the optimizer does not know: the plain export works too
+        log.info("ONNX export left unfused (%s)", exc)
+        shutil.copyfile(raw, out)

@@ -22,11 +22,12 @@ fi
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
 if [ "$TEST" = 1 ]; then
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
-    # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-    if [ ! -x /usr/bin/chromium ]; then
+    # The browser tests drive Debian's Chromium through Playwright (never `playwright install`); the int8
+    # kernel tests run Python under qemu-user's emulated AVX2-only CPU (tests/e2e/test_int8_kernels.py).
+    if [ ! -x /usr/bin/chromium ] || ! command -v qemu-x86_64 >/dev/null; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-        { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; } \
-            || echo "warning: could not install chromium (apt-get install -y chromium); the browser tests need it" >&2
+        { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium qemu-user >/dev/null; } \
+            || echo "warning: could not install them (apt-get install -y chromium qemu-user); some tests need them" >&2
     fi
 else
     "$VENV/bin/python" -m pip install --quiet -e .

@@ -68,8 +68,10 @@ def test_the_int8_weights_use_7_bits_so_no_cpu_saturates_them(exported):
     default = load_embedder()
     model = onnx.load(str(default.model))
     inits = {i.name: i for i in model.graph.initializer}
-    weights = [numpy_helper.to_array(inits[n.input[1]]) for n in model.graph.node if n.op_type == "MatMulInteger"]
-    assert len(weights) == 36  # 6 layers x (query, key, value, output, two feed-forward)
+    kinds = ("MatMulInteger", "QAttention")
+    weights = [numpy_helper.to_array(inits[n.input[1]]) for n in model.graph.node if n.op_type in kinds]
+    # 6 layers: attention (query, key and value fused), its output, two feed-forward products
+    assert len(weights) == 24
     assert all(w.dtype == np.int8 and int(w.min()) >= -64 and int(w.max()) <= 64 for w in weights)
     assert max(int(abs(w).max()) for w in weights) == 64  # and the 7 bits are used
 
