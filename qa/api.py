@@ -261,10 +261,12 @@ class QA:
                 raise problem
             embedder = embedder or load_embedder(model)
             if isinstance(problem, IndexMissingError):
+                bundled = Path(corpus_dir).resolve() == (PROJECT_ROOT / "corpus").resolve()
                 log.warning(
-                    "Building the index of %s in %s (first use; the bundled article takes about a second)…",
+                    "Building the index of %s in %s (first use%s)…",
                     corpus_dir,
                     index_dir,
+                    "; the bundled article takes about a second" if bundled else "",
                 )
             else:
                 log.warning("rebuilding the index: %s", problem)
