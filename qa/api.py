@@ -66,11 +66,7 @@ def staleness(
     reasons = []
     if manifest.model != model:
         reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
-    elif model_fingerprint is not None and manifest.model_fingerprint != model_fingerprint:
-        reasons.append(
-            f"it was built with another form of {model!r} ({_describe(manifest.model_fingerprint)}), "
-            f"not the one loaded ({_describe(model_fingerprint)})"
-        )
+    reasons += _other_form(manifest, model, model_fingerprint)
     if manifest.chunking != chunking.to_dict():
         reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
     now = {s.path: s.sha256 for s in listed}
@@ -82,6 +78,16 @@ def staleness(
         if paths:
             reasons.append(f"documents {label} since it was built: {', '.join(paths[:5])}")
     return reasons
+
+
+def _other_form(manifest: Manifest, model: str, model_fingerprint: dict | None) -> list[str]:
+    """The reason an index of this model name was made by another form of it (another int8 file); [] if not."""
+    if model_fingerprint is None or manifest.model != model or manifest.model_fingerprint == model_fingerprint:
+        return []
+    return [
+        f"it was built with another form of {model!r} ({_describe(manifest.model_fingerprint)}), "
+        f"not the one loaded ({_describe(model_fingerprint)})"
+    ]
 
 
 def _describe(stamp: dict) -> str:
@@ -243,8 +249,10 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            embedder = embedder or load_embedder(model)  # its fingerprint says whether the vectors are its own
-            reasons = staleness(manifest, corpus_dir, model, chunking, fingerprint(embedder))
+            reasons = staleness(manifest, corpus_dir, model, chunking)
+            if not reasons:  # the same name: the loaded model's fingerprint says whether the vectors are its own
+                embedder = embedder or load_embedder(model)
+                reasons = _other_form(manifest, model, fingerprint(embedder))
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
