@@ -76,12 +76,15 @@ def test_the_query_model_gives_the_same_vectors_on_both_kernels(inputs, emulated
     here = load_embedder().encode_passages(texts)
     there = np.array(emulated["vectors"], dtype=np.float32)
     rows = np.abs(here - there).max(1)
+    cosine = (here * there).sum(1)
     # The integer sums are the same on both; the float kernels around them (GELU, softmax, layer norm) are
-    # not bit for bit, and a last-bit difference can round an activation to the next u8 step. Measured on
-    # the 45 sentences: 40 rows within 1e-4, the largest difference 0.013. The 8-bit weights made before
-    # differed in every row, by up to 0.038.
-    assert (rows < 1e-4).mean() >= 0.75, np.sort(rows)[-10:]
-    assert rows.max() < 0.02
+    # not bit for bit, and a last-bit difference moves an activation range or rounds a value to the next u8
+    # step. Measured (the article's 45 sentences, batched as here): a row's largest difference has median
+    # 0.0004, the largest 0.0155, every cosine >= 0.9958. The 8-bit weights made before: median 0.020, largest
+    # 0.030, cosine down to 0.986 (on 445 SQuAD texts: 0.051 and 0.972).
+    assert np.median(rows) < 0.005, np.sort(rows)[-10:]
+    assert rows.max() < 0.025
+    assert cosine.min() > 0.993
 
 
 def test_the_reader_gives_the_same_spans_on_both_kernels(inputs, emulated):

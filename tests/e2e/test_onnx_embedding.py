@@ -11,11 +11,12 @@ from tests.conftest import assert_verifiable
 
 pytestmark = pytest.mark.e2e
 
-# Largest difference between an int8 vector and sentence-transformers' full-precision one, over the bundled
-# article's sentences and QUESTIONS, measured on both kinds of int8 kernel (AMD EPYC with AVX-512 VNNI, and
-# onnxruntime's AVX2 path under `qemu-x86_64 -cpu Haswell`): 0.0243 on both with the 7-bit weights. The
-# 8-bit weights made before gave 0.0249 with VNNI but 0.0403 on the AVX2 path (16-bit saturation).
-INT8_TOLERANCE = 0.03
+# How far the int8 vectors may be from sentence-transformers' full-precision ones (batched as an index build
+# embeds). Measured on both kinds of int8 kernel (AMD EPYC with AVX-512 VNNI, and onnxruntime's AVX2 path under
+# `qemu-x86_64 -cpu Haswell`), the same on both: largest difference 0.0366 on the bundled sentences and
+# QUESTIONS, 0.0373 on 445 SQuAD texts, every cosine >= 0.9817. The 8-bit weights made before, on the AVX2
+# path: 0.052, cosine down to 0.965. That both kinds give the same vectors is tests/e2e/test_int8_kernels.py.
+INT8_TOLERANCE, INT8_MIN_COSINE = 0.045, 0.975
 QUESTIONS = [
     "Which company launched Pangu Chat?",
     "When did the U.S. Department of Commerce impose an export restriction on high-end GPUs?",
@@ -56,7 +57,8 @@ def test_same_vectors_as_sentence_transformers(exported, bundled):
     # the default model, the int8 form of the export: close to full precision on every kind of CPU
     default = load_embedder()
     assert default.name == read_manifest(bundled[1]).model == "all-MiniLM-L6-v2+int8"
-    assert np.abs(default.encode_passages(texts) - st.encode_passages(texts)).max() < INT8_TOLERANCE
+    small, full = default.encode_passages(texts), st.encode_passages(texts)
+    assert np.abs(small - full).max() < INT8_TOLERANCE and (small * full).sum(1).min() > INT8_MIN_COSINE
     assert np.abs(default.encode_queries(QUESTIONS) - st.encode_queries(QUESTIONS)).max() < INT8_TOLERANCE
 
 
