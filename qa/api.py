@@ -62,7 +62,7 @@ def staleness(
 ) -> list[str]:
     """Why an index no longer matches its corpus and settings; empty when it does.
 
-    `model_fingerprint` (qa.embedding.fingerprint of the query model), when given, must be the one
+    `model_fingerprint` (qa.index.embedding.fingerprint of the query model), when given, must be the one
     the index was built with: another int8 file, onnxruntime or quantization makes other vectors.
     Cheap: the files are listed and hashed, not read as documents.
     """

@@ -14,7 +14,7 @@ probe shows this CPU's u8 x s8 products summed exactly, and elsewhere as its u8
 form: the same integers shifted by 128, with zero point 128, made once under
 `$QA_CACHE`. Both compute identical integer sums: nothing is requantized. (The
 query model is quantized with 7-bit weights instead, which no kernel saturates:
-qa/onnx_embedding.py.)
+qa/index/onnx_embedding.py.)
 """
 
 from __future__ import annotations

@@ -405,7 +405,7 @@ def test_a_chinese_follow_up_is_made_whole_in_english(shared_bot, shared_corpus)
 
 
 class FingerprintedEmbedder(FakeEmbedder):
-    """The same name, another form of the model: an int8 file with another hash (qa.embedding.fingerprint)."""
+    """The same name, another form of the model: an int8 file with another hash (qa.index.embedding.fingerprint)."""
 
     def __init__(self, sha256: str) -> None:
         super().__init__()

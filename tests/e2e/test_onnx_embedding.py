@@ -120,7 +120,7 @@ def test_the_int8_model_is_made_from_the_export_checked_and_close(exported, bund
     export = export_folder("all-MiniLM-L6-v2")
     monkeypatch.setenv("QA_CACHE", str(tmp_path / "cache"))  # a cache with the export alone
     shutil.copytree(export, export_folder("all-MiniLM-L6-v2"), ignore=shutil.ignore_patterns("model-int8.*"))
-    with caplog.at_level("WARNING", logger="qa.onnx_embedding"):
+    with caplog.at_level("WARNING", logger="qa.index.onnx_embedding"):
         small = load_embedder("all-MiniLM-L6-v2+int8")  # quantized on first use, in the same cache folder
     assert onnx_embedding.PREPARING in caplog.text and "1/1 quantizing it to 8 bits" in caplog.text
     assert "Query model ready in" in caplog.text
