@@ -10,7 +10,6 @@ stop at any point leaves the previous index loadable.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
@@ -26,7 +25,7 @@ import numpy as np
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
 from qa.index import lexical
 from qa.index import vectors as vector_kinds
-from qa.index.embedding import Embedder
+from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import (
     BUILD_FILES,
     Manifest,
@@ -44,6 +43,7 @@ from qa.index.storage import (
     checked_path,
     data_name,
     file_entry,
+    load_npy,
     read_checked,
     remove_old_files,
     write_faiss,
@@ -105,7 +105,7 @@ def commit_documents(
         if seg is not None:
             reused[doc.path] = seg
         else:
-            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
+            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder, chunking), doc))
     made = {s.path: s for s in embed_documents(plan.index_dir, todo, embedder, chunking, plan.progress, plan.cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
     if plan.commit is not None:
@@ -130,8 +130,7 @@ def _unchanged(plan: BuildPlan, segments: list[Segment], skipped: list[Skipped],
     except (IndexMissingError, IndexCorruptError, KeyError):
         return None
     same = (
-        m.model == plan.embedder.name
-        and m.dim == plan.embedder.dim
+        m.made_by(plan.embedder)
         and m.chunking == plan.chunking.to_dict()
         and m.corpus == corpus_reference(plan.corpus_dir, plan.index_dir)
         and vector_kinds.built_the_same(m.vector_index, kind)
@@ -203,7 +202,7 @@ def _training_sample(index_dir: Path, segments: list[Segment]) -> np.ndarray:
     """About TRAIN_SAMPLE vectors for a quantizer: every k-th segment's, spread over the corpus."""
     total = sum(s.sentences for s in segments)
     step = max(1, math.ceil(total / vector_kinds.TRAIN_SAMPLE))
-    blocks = [np.load(io.BytesIO(read_checked(index_dir, s.npy_entry)), allow_pickle=False) for s in segments[::step]]
+    blocks = [load_npy(read_checked(index_dir, s.npy_entry)) for s in segments[::step]]
     return np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
 
 
@@ -244,6 +243,7 @@ def _write_build(plan: BuildPlan, segments: list[Segment], skipped: list[Skipped
     os.sync()  # the segments reach the disk before the manifest that names them
     manifest = Manifest(
         model=plan.embedder.name,
+        model_fingerprint=fingerprint(plan.embedder),
         dim=plan.embedder.dim,
         chunking=plan.chunking.to_dict(),
         documents={s.path: s.sha256 for s in segments},
