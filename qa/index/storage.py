@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -118,11 +119,17 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 
 @contextlib.contextmanager
-def build_lock(index_dir: Path):
-    """One build at a time per index folder (a lock on the folder itself): a second waits for the first."""
+def build_lock(index_dir: Path, on_wait: Callable[[], None] | None = None):
+    """One build at a time per index folder (a lock on the folder itself): a second waits for the first,
+    calling `on_wait()` first when it has to wait."""
     fd = os.open(index_dir, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock
