@@ -89,6 +89,10 @@ def test_no_question_from_a_sentence_without_a_plain_fact(sentence):
         ("focused", "focus"),
         ("made", "make"),
         ("consists", "consist"),
+        ("handled", "handle"),
+        ("settled", "settle"),
+        ("curled", "curl"),
+        ("crawled", "crawl"),
         ("visited", None),  # -ited: visit or unite? not guessed
     ],
 )
