@@ -69,13 +69,18 @@ class Watched:
 
 
 class _Recent(OrderedDict):
-    """A dict that forgets its oldest entries past `KEPT`."""
+    """A dict that forgets its oldest entries past `KEPT` (`put` from any thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
 
     def put(self, key, value) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > KEPT:
-            self.popitem(last=False)
+        with self._lock:
+            self[key] = value
+            self.move_to_end(key)
+            while len(self) > KEPT:
+                self.popitem(last=False)
 
 
 class SharedBot:
