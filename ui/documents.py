@@ -61,6 +61,11 @@ def rescan_label(folder: Changes) -> dict:
     return gr.update(value=f"{RESCAN} ({folder.counts(FOLDER_LABELS)})", variant="primary")
 
 
+def _choice(choices: list, label: str, elem_id: str) -> gr.Dropdown:
+    """A list to pick one document from, nothing picked at first (custom values: the handler checks the name)."""
+    return gr.Dropdown(choices, value=None, label=label, scale=3, allow_custom_value=True, elem_id=elem_id)
+
+
 class DocumentsTab:
     """The tab's components and handlers. `examples()` gives the example buttons' updates (`example_outputs`)."""
 
@@ -95,14 +100,7 @@ class DocumentsTab:
             with gr.Row():
                 # nothing chosen at first; custom values allowed: the list is refreshed after each build, and
                 # the handler checks the name against the index on disk (a document another session added)
-                self.to_remove = gr.Dropdown(
-                    documents,
-                    value=None,
-                    label="Document to remove",
-                    scale=3,
-                    allow_custom_value=True,
-                    elem_id="to-remove",
-                )
+                self.to_remove = _choice(documents, "Document to remove", "to-remove")
                 self.remove_button = gr.Button("Remove…", variant="secondary", scale=1, elem_id="remove")
             with gr.Row(visible=False, elem_id="confirm-remove", equal_height=True) as self.confirm:
                 self.confirm_text = gr.Markdown(elem_id="confirm-text")
@@ -115,14 +113,7 @@ class DocumentsTab:
                 )
             self.undo_name = gr.State("")
             with gr.Row():
-                self.to_restore = gr.Dropdown(
-                    restorable,
-                    value=None,
-                    label="Removed documents",
-                    scale=3,
-                    allow_custom_value=True,
-                    elem_id="to-restore",
-                )
+                self.to_restore = _choice(restorable, "Removed documents", "to-restore")
                 self.restore_button = gr.Button("Restore", variant="secondary", scale=1, elem_id="restore")
         self.lists = [self.sources, self.to_remove]  # what each build changes (and the removed list, after it)
         self._wire()

@@ -397,8 +397,9 @@ def answers_it(answer, cand: Candidate) -> bool:
 
 
 def document_chunks(bot, documents: Iterable[str], k: int = EXAMPLE_CHUNKS) -> list:
-    """At most `k` chunks of these documents, spread over them. The index holds each document's chunks
-    together, in path order; when it does not ([] would be wrong), nothing is returned."""
+    """At most `k` chunks of these documents, spread over them, found by position: the index holds each
+    document's chunks together, in path order. An index laid out otherwise gives [] (then no document
+    goes first)."""
     wanted, positions, at = set(documents), [], 0
     for path, segment in sorted(bot.index.manifest.segments.items()):
         n = int(segment.get("chunks", 0))
