@@ -24,7 +24,7 @@ from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures,
 from qa.answering.reading import Reader, ReadSpan
 from qa.answering.retrieval import Hit, Retriever
 from qa.answering.spans import OTHER, best_span, classify, has_span
-from qa.text import terms
+from qa.text import QUESTION_NAMES, terms
 
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
@@ -101,12 +101,9 @@ def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriev
     return out
 
 
-_PROPER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)")
-
-
 def name_coverage(question: str, sentence: str, heading: str) -> float:
     """Share of the question's proper names found in the sentence (or its heading); 1 if it names none."""
-    names = {t for m in _PROPER.finditer(question.strip()) for t in terms(m.group())}
+    names = {t for m in QUESTION_NAMES.finditer(question.strip()) for t in terms(m.group())}
     if not names:
         return 1.0
     return len(names & set(terms(sentence + " " + heading))) / len(names)
