@@ -14,7 +14,7 @@ A turn is scored by the kind of its gold answer:
 - other (free-form answers not in the story): counted only.
 
 The stories are split by domain: `FIT_DOMAINS` are what the conversation model is
-fitted on (`qa.conversation_model`); the others are reported as the honest figures.
+fitted on (`qa.answering.conversation_model`); the others are reported as the honest figures.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def print_report(title: str, summaries: dict[str, dict]) -> None:
 
 
 def corpus_and_index(path: str | Path, model: str) -> tuple[Path, Path]:
-    from qa.fitted import slug
+    from qa.answering.fitted import slug
     from qa.settings import DEFAULT_MODEL
 
     base = CACHE / Path(path).stem
@@ -185,14 +185,14 @@ def stories_of(turns: list[Turn]) -> list[str]:
 
 def main(args, settings) -> int:
     from qa.api import PROJECT_ROOT, QA, default_model
-    from qa.embedding import load_embedder
+    from qa.index.embedding import load_embedder
 
     embedder = load_embedder(args.model or default_model())
     corpus_dir, index_dir = corpus_and_index(args.coqa, embedder.name)
     turns = load(args.coqa, corpus_dir)
     bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
     if getattr(args, "fit_conversation", False):
-        from qa.conversation_model import fit_and_save
+        from qa.answering.conversation_model import fit_and_save
 
         print(json.dumps(fit_and_save(bot, [t for t in turns if t.fitted_on], Path(args.coqa).name), indent=1))
         bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings)

@@ -1,0 +1,44 @@
+"""A conversation's focus: the document it is about, its passages, and where in it the conversation is."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.conversation import Turn
+from qa.answering.focus import Documents
+
+
+@pytest.fixture(scope="module")
+def documents(shared_bot) -> Documents:
+    return Documents(shared_bot.index, shared_bot.retriever.lexical)
+
+
+def test_the_focus_is_the_document_the_conversation_talks_about(documents):
+    robots = [Turn("What does the Walker robot carry?", "boxes up to 40 kilograms")]
+    money = [Turn("How much did Acme Robotics raise in its first funding round?", "$25 million")]
+    assert documents.focus(robots).document == "notes/history.md"
+    assert documents.focus(money).document == "acme.txt"
+    assert 0 < documents.focus(money).margin <= 1
+
+
+def test_the_latest_turns_weigh_most_so_a_new_topic_moves_the_focus(documents):
+    earlier = [Turn("What does the Walker robot carry?", "boxes"), Turn("And the Lifter robot?", "pallets")]
+    assert documents.focus(earlier).document == "notes/history.md"
+    moved = [*earlier, Turn("How many engineers does Acme Robotics employ in Boston?", "120")]
+    assert documents.focus(moved).document == "acme.txt"
+
+
+def test_no_focus_without_words_the_documents_use(documents):
+    assert documents.focus([Turn("Zyxxy quorbl?", "")]) is None
+
+
+def test_a_documents_hits_are_its_own_chunks_scored_as_the_retriever_scores_them(shared_bot, documents):
+    query = "Who led the project?"
+    qvec = shared_bot.embedder.encode_queries([query])[0]
+    hits = documents.hits("notes/history.md", query, qvec, 8)
+    assert hits and {h.chunk.source for h in hits} == {"notes/history.md"}
+    assert [h.rank for h in hits] == list(range(len(hits)))
+    expected = shared_bot.retriever.search(query, qvec, 8, exclude=lambda c: c.source != "notes/history.md")
+    assert [h.chunk.id for h in hits] == [h.chunk.id for h in expected]
+    assert [h.dense for h in hits] == pytest.approx([h.dense for h in expected])
+    assert documents.hits("notes/history.md", query, qvec, 8, exclude=lambda c: True) == []
