@@ -204,9 +204,10 @@ def subject(question: str) -> str:
     return ""
 
 
-def _phrases(question: str) -> list[str]:
-    """The entities of a question: what a name owns ("Robin Li's age"), its name runs and noun phrases."""
-    found = [m.group() for m in _OWNED.finditer(question)]
+def _phrases(question: str, owned: bool = False) -> list[str]:
+    """The entities of a question: its name runs and noun phrases (and, `owned`, what a name owns first:
+    "Robin Li's age")."""
+    found = [m.group() for m in _OWNED.finditer(question)] if owned else []
     found += [m.group() for m in _NAME_RUN.finditer(question) if m.start() > 0]
     found += [m.group().strip(" ?!.") for m in _DETERMINED.finditer(question)]
     return [f.removesuffix("'s").removesuffix("’s") for f in dict.fromkeys(found) if terms(f)]
@@ -260,7 +261,7 @@ class Resolver:
         for turn in earlier[known:]:
             r = self.resolve(turn.question, said)
             text = turn.answer.strip(" .,;:!?")
-            answer = Mention(text, _kinds(text, r.text)) if _entity_like(text) else None
+            answer = _answered(text, r.text) if _entity_like(text) else None
             said.append(_Said(r.text, r.about, answer, bool(r.replaced), text))
         with self._lock:
             self._said[key] = said
@@ -310,7 +311,8 @@ class Resolver:
         previous = said[-1]
         new = rest.strip(" ?!.>").removesuffix("'s").removesuffix("’s").strip()
         new = self._pronouns(new, said).text if new else new  # "his salary" -> "Robin Li's salary"
-        places = [Mention(p, _kinds(p)) for p in _phrases(previous.question)]
+        owned = bool(re.search(r"['’]s\b", new))  # "And his salary?" takes the place of "Robin Li's age"
+        places = [Mention(p, _kinds(p)) for p in _phrases(previous.question, owned)]
         candidates = places + ([previous.answer] if previous.answer else [])
         if not new or not candidates:
             return Resolved(f"{previous.question.rstrip(' ?')} {new}?".strip(), previous.about, WITH_PREVIOUS_TURN)
@@ -357,6 +359,8 @@ class Resolver:
                 pronoun = "hers" if after and after.group(1).lower() not in STOPWORDS else "she"
                 pronoun = "herself" if pronoun == "she" else pronoun
             fits = [e for e in mentions if _agrees(pronoun, e) and e.text.lower() not in question.lower()]
+            if not _PRONOUNS[pronoun][1].endswith("'s"):  # "it ... it": two things ("he ... his": one)
+                fits = [e for e in fits if e.text not in {r for _, r in replaced}] or fits
             entity = next((e for e in fits if _gendered(pronoun, e)), fits[0] if fits else None)
             if entity is None:
                 continue
@@ -375,6 +379,15 @@ class Resolver:
             return Resolved(question, _own_subject(question) or said[-1].about, how)
         text = "".join([*out, question[last:]])
         return Resolved(text, about, RESOLVED, replaced=tuple(replaced))
+
+
+def _answered(text: str, question: str) -> Mention:
+    """An answer as an entity; a person by their name ("Sogou CEO Wang Xiaochuan" is Wang Xiaochuan)."""
+    kinds = _kinds(text, question)
+    if PERSON in kinds and THING not in kinds:
+        name = re.search(r"(?:\b[A-Z][a-z][\w’'-]*(?:\s+|$)){2,3}$", text)
+        text = name.group().strip() if name else text
+    return Mention(text, kinds)
 
 
 def _own_subject(question: str) -> Mention | None:

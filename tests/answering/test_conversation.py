@@ -176,6 +176,19 @@ def test_a_pronoun_reaches_back_past_a_turn_that_names_no_entity():
     assert reading.focus == "What did Walt Disney make next?"
 
 
+def test_two_pronouns_of_one_question_stand_for_two_entities_unless_one_owns():
+    history = (("Which company launched Pangu Chat?", "Huawei"), ("And Tencent?", "HunYuan AI Large Model"))
+    reading = read("In what area does it leverage it?", *history)
+    assert "it" not in words(reading.focus) and "Tencent" in reading.focus and "HunYuan AI Large Model" in reading.focus
+    assert read("Did he lose his job?", ("Who quit?", "Walt Disney")).focus == "Did Walt Disney lose Walt Disney's job?"
+
+
+def test_a_person_is_named_by_their_name_not_their_title():
+    """The previous answer 'Sogou CEO Wang Xiaochuan' is Wang Xiaochuan: asking for his role keeps the role out."""
+    reading = read("What was his previous role?", ("Who initiated Baichuan Smart Company?", "Sogou CEO Wang Xiaochuan"))
+    assert reading.focus == "What was Wang Xiaochuan's previous role?"
+
+
 def test_there_stands_for_a_place_but_not_in_there_is():
     history = (("Where did they go?", "to the park"),)
     assert read("What did they do there?", *history).focus.endswith("do to the park?")
