@@ -95,8 +95,9 @@ class Documents:
         if counts is None:
             counts = [len(c.sentences) for c in index.chunks]
         counts = np.asarray(counts, dtype=np.int64)[ids]
-        rows = np.concatenate([np.arange(a, a + n) for a, n in zip(first, counts, strict=True)])
-        sims = np.asarray(index.sentence_vectors[rows]) @ qvec.reshape(-1)
+        # each chunk's rows as a contiguous slice (SQ8 indexes decode rows only that way)
+        vectors = np.vstack([np.asarray(index.sentence_vectors[a : a + n]) for a, n in zip(first, counts, strict=True)])
+        sims = vectors @ qvec.reshape(-1)
         best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(counts)[:-1]]))
         dense = {int(i): float(s) for i, s in zip(ids, best, strict=True)} if mode in ("hybrid", "dense") else {}
         lexical = {}

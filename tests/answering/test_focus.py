@@ -42,3 +42,15 @@ def test_a_documents_hits_are_its_own_chunks_scored_as_the_retriever_scores_them
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in expected]
     assert [h.dense for h in hits] == pytest.approx([h.dense for h in expected])
     assert documents.hits("notes/history.md", query, qvec, 8, exclude=lambda c: True) == []
+
+
+def test_a_follow_up_is_searched_in_its_document_of_an_sq8_index(tmp_path, shared_corpus, fake_embedder):
+    """SQ8 indexes decode their sentence vectors in contiguous slices only; the focus reads them so."""
+    from qa.api import QA, build
+    from qa.settings import VectorSettings
+
+    build(shared_corpus, tmp_path / "index", embedder=fake_embedder, vectors=VectorSettings(kind="hnsw-sq8"))
+    bot = QA.load(tmp_path / "index", corpus=shared_corpus, embedder=fake_embedder, on_stale="error")
+    history = [{"role": "user", "content": "Who founded Acme Robotics?"}, {"role": "assistant", "content": "Jane Doe"}]
+    answer = bot.answer("How much did it raise in its first funding round?", history)
+    assert answer.found and answer.source == "acme.txt" and "$25 million" in answer.text
