@@ -76,7 +76,8 @@ class Reading:
     `question` is as asked; `query` is what retrieval and sentence scoring read; `focus` is the
     question the answer type and spans are read from (the question made whole); `context` is
     the earlier turns' words ('' when none), folded into the query after the focus when the
-    question only leans on them (not when it was made whole with what it is about); `how` says
+    question only leans on them (a question made whole with what it is about gets only the
+    previous question's subject); `how` says
     which of AS_ASKED, RESOLVED, NEW_SUBJECT, SAME_QUESTION or WITH_PREVIOUS_TURN it is; `avoid`
     holds earlier answers this reading's answer must not repeat ("And Tencent?" is not answered
     with Huawei again); `entity` is the earlier entity it is about (the answer is read near it);
@@ -161,8 +162,13 @@ def readings(
     said = resolver.conversation(earlier)
     r = resolver.resolve(question, said)
     context = " ".join(t for t in (earlier[-1].answer, said[-1].question) if t)
-    # a question made whole says what it is about; one that only leans on the previous turn takes its words
-    query = r.text if r.how in (RESOLVED, NEW_SUBJECT) else f"{r.text} {context}".strip()
+    # a question made whole says what it is about (with the previous question's subject); one that only leans
+    # on the previous turn takes its words
+    topic = said[-1].about.text if said[-1].about and said[-1].about.text not in r.text else ""
+    if r.how in (RESOLVED, NEW_SUBJECT):
+        query = f"{r.text} {topic}".strip() if r.how == RESOLVED else r.text
+    else:
+        query = f"{r.text} {context}".strip()
     entity = r.replaced[0][1] if r.replaced else r.about.text if r.how == NEW_SUBJECT and r.about else ""
     made_whole = Reading(question, query, r.text, context, r.how, r.avoid, entity, document)
     if r.how in (NEW_SUBJECT, SAME_QUESTION) or not stands_alone(question, earlier, r):

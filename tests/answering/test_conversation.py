@@ -138,7 +138,8 @@ def test_a_pronoun_stands_for_the_previous_answer():
     reading = read("What was his previous role?", ("Who initiated Baichuan Smart Company?", "Wang Xiaochuan"))
     assert reading.focus == "What was Wang Xiaochuan's previous role?"
     assert reading.how == RESOLVED and reading.entity == "Wang Xiaochuan"
-    assert reading.query == reading.focus and "Baichuan Smart Company" in reading.context
+    assert reading.query == f"{reading.focus} Baichuan Smart Company"  # with the previous question's subject
+    assert "Who initiated Baichuan Smart Company?" in reading.context
 
 
 def test_a_pronoun_follows_the_person_the_answer_named_not_another_of_the_same_sentence():
