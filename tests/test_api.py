@@ -428,3 +428,14 @@ def test_a_chinese_follow_up_is_made_whole_in_english(shared_bot, shared_corpus)
     english = bot.answer("When was it founded?", history)  # an English follow-up reads the history in English
     assert english.query == "When was Acme Robotics founded?" and english.translation == ""
     assert english.found and "March 2019" in english.text
+
+
+def test_an_ellipsis_is_not_answered_from_the_sentence_that_answered_the_old_subject(shared_bot, shared_corpus):
+    history = [
+        {"role": "user", "content": "What does the Walker robot carry?"},
+        {"role": "assistant", "content": "boxes up to 40 kilograms"},
+    ]
+    answer = shared_bot.answer("And the Lifter robot?", history)
+    assert answer.query == "What does the Lifter robot carry?"
+    assert "Lifter" in answer.sentence and "40 kilograms" not in answer.text
+    assert_verifiable(answer, shared_corpus)

@@ -157,6 +157,22 @@ def read_sentence(reading: Reading, cand: Candidate, reader: Reader, text: str) 
     return ReadSpan(got.start + a - cand.start, got.end + a - cand.start, got.score)
 
 
+def _not_answered_before(reading: Reading, ranked: list[Candidate], retriever: Retriever) -> list[Candidate]:
+    """Without the sentences that hold an earlier answer this reading avoids and do not name its entity: "And
+    Huawei's?" after Alibaba's Tongyi is not answered from the sentence about Alibaba (unless none is left)."""
+    if not reading.avoid or not reading.entity:
+        return ranked
+    texts = retriever.index.texts
+    avoided = [a.lower() for a in reading.avoid]
+    entity = reading.entity.lower()
+
+    def answered_before(c: Candidate) -> bool:
+        sentence = texts[c.hit.chunk.source][c.start : c.end].lower()
+        return entity not in sentence and any(a in sentence for a in avoided)
+
+    return [c for c in ranked if not answered_before(c)] or ranked
+
+
 def _said(reading: Reading) -> str:
     """The words an answer to this reading should not repeat: its query's and the earlier answers it avoids."""
     return " ".join((reading.query, *reading.avoid))
@@ -212,7 +228,7 @@ def extract(
     says which: the evidence, not a span of it.
     """
     ranker = ranker or Ranker.rules()
-    ranked = candidates(reading.query, qvec, hits, retriever)
+    ranked = _not_answered_before(reading, candidates(reading.query, qvec, hits, retriever), retriever)
     if not ranked:
         return None
     focus = reading.focus

@@ -209,7 +209,9 @@ def _phrases(question: str, owned: bool = False) -> list[str]:
     "Robin Li's age")."""
     found = [m.group() for m in _OWNED.finditer(question)] if owned else []
     found += [m.group() for m in _NAME_RUN.finditer(question) if m.start() > 0]
-    found += [m.group().strip(" ?!.") for m in _DETERMINED.finditer(question)]
+    for m in _DETERMINED.finditer(question):  # "the Walker robot carry": "the Walker robot" may be the phrase
+        phrase = m.group().strip(" ?!.").split()
+        found += [" ".join(phrase[:n]) for n in range(len(phrase), 1, -1)]
     return [f.removesuffix("'s").removesuffix("’s") for f in dict.fromkeys(found) if terms(f)]
 
 
