@@ -311,7 +311,7 @@ class QA:
         return out
 
     def _focus(self, earlier: list[Turn]) -> Focus | None:
-        """The document the conversation is about (`DocumentScorer.focus`)."""
+        """The document the conversation is about (`Documents.focus`)."""
         return self._conversation_documents().focus(earlier)
 
     def _conversation_documents(self) -> Documents:

@@ -2,7 +2,7 @@
 
 `history` is Gradio's messages format: a list of {"role", "content"} dicts. Its
 exchanges (`Turn`s: each question with the first line of its reply) are read in
-order by the `Resolver` (qa/resolver.py), each question against the ones before
+order by the `Resolver` (qa/answering/resolver.py), each question against the ones before
 it, so that the whole conversation, not only the previous turn, says what a new
 question refers to ("What was his previous role?" -> "What was Wang Xiaochuan's
 previous role?"; "And Tencent?" after "Which company launched Pangu Chat?" ->

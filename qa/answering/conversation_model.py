@@ -164,11 +164,14 @@ def fit_and_save(bot, fit_turns: list, source: str, path: Path | None = None) ->
     train, test = ([t for t in fit_turns if (t.story in half) == side] for side in (True, False))
     checked = sorted(rng.sample(range(len(_later(test))), min(CHECKED, len(_later(test)))))
     test_later = [_later(test)[i] for i in checked]
-    started = time.perf_counter()
-    bot.conversation = ConversationModel.confidence_only()
-    x, y, _ = collect(bot, _later(train) + _new_topics(train, rng), contains)
-    weights, bias = fit_logistic(x, y)
-    xt, yt, gt = collect(bot, test_later + _new_topics(test, rng)[: CHECKED // 4], contains)
+    started, kept = time.perf_counter(), bot.conversation
+    bot.conversation = ConversationModel.confidence_only()  # the readings' scores do not matter here
+    try:
+        x, y, _ = collect(bot, _later(train) + _new_topics(train, rng), contains)
+        weights, bias = fit_logistic(x, y)
+        xt, yt, gt = collect(bot, test_later + _new_topics(test, rng)[: CHECKED // 4], contains)
+    finally:
+        bot.conversation = kept
     confidence_only = np.array([1.0 if f == "confidence" else 0.0 for f in FEATURES])
     report = {
         "model": bot.embedder.name,
