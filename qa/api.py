@@ -21,7 +21,7 @@ from qa.answering.conversation import Reading, Resolver, Turn, readings, turns, 
 from qa.answering.conversation_model import ConversationModel, ReadingFeatures, reading_features
 from qa.answering.extraction import Extract, extract
 from qa.answering.fitted import default_reader, load_calibration, load_conversation_model, load_ranker
-from qa.answering.focus import Documents, Focus
+from qa.answering.focus import Documents, Focus, within
 from qa.answering.ranking import Ranker
 from qa.answering.reading import Reader
 from qa.answering.retrieval import Retriever
@@ -30,8 +30,12 @@ from qa.answers import Answer, Quote
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.index.embedding import Embedder, default_model, load_embedder
+from qa.index.milvus import MilvusSettings
+from qa.index.store import Store
 from qa.ingest.chunking import Chunk
 from qa.ingest.documents import list_corpus, no_documents_error, page_at
+from qa.ingest.removed import Removed, Restored, list_removed
+from qa.ingest.removed import restore as restore_file
 from qa.ingest.uploads import Added, add_files, remove_file
 from qa.settings import AnswerSettings, ChunkSettings, VectorSettings
 from qa.threads import pin_threads
@@ -91,22 +95,62 @@ def build(
     cancel: threading.Event | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
+    store: MilvusSettings | str | None = None,
 ) -> SyncReport:
     """Bring the index of a corpus folder up to date: only new and changed documents are embedded.
 
     `full=True` embeds every document again. `vectors` picks the FAISS index
     (default: exact up to 200,000 sentences, HNSW above; `QA_INDEX_TYPE`).
+    `store`: `MilvusSettings` to keep the chunks in Milvus, "faiss" for the
+    index folder itself; by default the store the index already uses.
 
     Loads the model unless one is passed. `cancel.set()` stops a long build
     between two groups of documents (BuildCancelled); the previous index stays.
     """
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
+    commit = store_commit(index_dir, store)  # first: a missing extra is said before the model loads
     embedder = embedder or load_embedder(model or default_model())
     chunking = chunking or ChunkSettings()
     return sync_index(
-        corpus_dir, index_dir, embedder, chunking, progress=progress, cancel=cancel, full=full, vectors=vectors
+        corpus_dir,
+        index_dir,
+        embedder,
+        chunking,
+        progress=progress,
+        cancel=cancel,
+        full=full,
+        vectors=vectors,
+        commit=commit,
     )
+
+
+def store_commit(index_dir: Path, store: MilvusSettings | str | None = None):
+    """How a build writes the index (`qa.index.BuildPlan.commit`): None for FAISS in the folder, or into
+    Milvus. `store` None keeps the store the folder's manifest names."""
+    if store is None:
+        try:
+            recorded = read_manifest(index_dir).store
+        except (IndexMissingError, IndexCorruptError):
+            recorded = {}
+        store = MilvusSettings.from_manifest(recorded, index_dir) if recorded.get("kind") == "milvus" else "faiss"
+    if store == "faiss":
+        return None
+    if not isinstance(store, MilvusSettings):
+        raise ConfigError(f"store must be 'faiss' or MilvusSettings, got {store!r}")
+    from qa.index.milvus_build import committer
+
+    return committer(store)
+
+
+def open_index(index_dir: Path, manifest: Manifest | None = None) -> LoadedIndex | Store:
+    """The index of a folder: its FAISS files loaded, or the Milvus its manifest names, connected and checked."""
+    manifest = manifest or read_manifest(index_dir)
+    if manifest.store.get("kind") == "milvus":
+        from qa.index.milvus import open_store
+
+        return open_store(index_dir, manifest)
+    return load_index(index_dir)
 
 
 def resolve_paths(corpus_dir, index_dir) -> tuple[Path, Path]:
@@ -147,12 +191,55 @@ def remove(
     *,
     embedder: Embedder | None = None,
     model: str | None = None,
-) -> SyncReport:
-    """Take documents out of the corpus (moved to `<index>/removed/`) and out of the index."""
+    cancel: threading.Event | None = None,
+) -> tuple[list[Removed], SyncReport]:
+    """Take documents out of the corpus and out of the index; each is kept in `<index>/removed/`
+    (`qa.ingest.removed`), and `restore` brings it back. Returns where each went and the build's report."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
+    kept = [remove_file(corpus_dir, name, index_dir / REMOVED) for name in names]
+    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+
+
+def removed(index_dir: str | Path | None = None) -> list[Removed]:
+    """The removed documents that can be restored, the most recently removed first."""
+    return list_removed(Path(index_dir or default_index()) / REMOVED)
+
+
+def restore(
+    names: str | list[str],
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[list[Restored], SyncReport]:
+    """Put removed documents back into the corpus and index them.
+
+    A name is an entry of `removed()` or a document's original path (its most
+    recently removed version). Each goes back to its original path, or to a free
+    name beside it when that is taken; the same bytes already in the corpus are refused.
+    """
+    corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
+    names = [names] if isinstance(names, str) else list(names)
+    listed, _ = list_corpus(corpus_dir) if corpus_dir.is_dir() else ([], [])
+    in_corpus = {s.sha256: s.path for s in listed}
+    done = []
     for name in names:
-        remove_file(corpus_dir, name, index_dir / REMOVED)
-    return build(corpus_dir, index_dir, embedder=embedder, model=model)
+        back = restore_file(index_dir / REMOVED, name, corpus_dir, in_corpus)
+        in_corpus[back.sha256] = back.path
+        done.append(back)
+    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+
+
+def describe_changes(report: SyncReport) -> str:
+    """What a build changed, "2 added, 1 removed"; "" when nothing changed."""
+    changes = [
+        f"{len(paths)} {label}"
+        for label, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
+        if paths
+    ]
+    return ", ".join(changes)
 
 
 def check_question(question: object, max_chars: int = AnswerSettings.max_question_chars) -> str:
@@ -187,7 +274,7 @@ class QA:
 
     def __init__(
         self,
-        index: LoadedIndex,
+        index: LoadedIndex | Store,
         embedder: Embedder,
         settings: AnswerSettings | None = None,
         calibration: Calibration | None = None,
@@ -207,6 +294,7 @@ class QA:
         self.calibration = calibration or load_calibration(embedder.name, reader=self.settings.read_sentences > 0)
         self.ranker = ranker or load_ranker(embedder.name)
         self.retriever = Retriever(index)
+        self.store = self.retriever.store
         if reader is None and self.settings.read_sentences:
             reader = default_reader()
         self.reader = reader
@@ -244,13 +332,17 @@ class QA:
         try:
             manifest = read_manifest(index_dir)
             corpus_dir = Path(corpus) if corpus else corpus_of(manifest, index_dir)
-            reasons = staleness(manifest, corpus_dir, model, chunking)
+            # a server over a shared Milvus store needs no copy of the corpus: it answers from what the store holds
+            replica = manifest.store.get("kind") == "milvus" and not corpus_dir.exists()
+            reasons = [] if replica else staleness(manifest, corpus_dir, model, chunking)
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
                 )
             else:
-                index = load_index(index_dir)
+                index = open_index(index_dir, manifest)
+        except StaleIndexError as exc:  # the Milvus collections no longer hold what the manifest says
+            problem = exc
         except (IndexMissingError, IndexCorruptError) as exc:
             if corpus is None and index_dir != default_index():
                 raise
@@ -261,8 +353,8 @@ class QA:
                 raise problem
             log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
-            sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress)
-            index = load_index(index_dir)
+            sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, commit=store_commit(index_dir))
+            index = open_index(index_dir)
         embedder = embedder or load_embedder(model)
         pin_threads(1)
         return cls(index, embedder, settings)
@@ -316,7 +408,7 @@ class QA:
 
     def _conversation_documents(self) -> Documents:
         if self._documents is None:
-            self._documents = Documents(self.index, self.retriever.lexical)
+            self._documents = Documents(self.store)
         return self._documents
 
     def _encode_phrase(self, phrase: str):
@@ -353,15 +445,16 @@ class QA:
         self.glossary = self.glossary or default_glossary()
         if self.glossary is None:
             return None
-        return self.glossary.translate(question, lambda term: self.retriever.lexical.idf(term) is not None)
+        return self.glossary.translate(question, self.retriever.idf.known)
 
     def _try(self, reading: Reading, qvec, exclude, settings: AnswerSettings) -> Choice:
         k, mode = settings.candidates, settings.retriever
-        if reading.within is not None:  # the conversation's document only
-            hits = self._conversation_documents().hits(reading.within, reading.query, qvec, k, mode, exclude)
-        else:
-            hits = self.retriever.search(reading.query, qvec, k, mode, exclude=exclude)
-        got = extract(reading, qvec, hits, self.retriever, self.reader, settings.read_sentences, self.ranker)
+        found = None
+        if reading.within is not None:  # the conversation's document only (all of them when it has no hit)
+            found = self.retriever.retrieve(reading.query, qvec, k, mode, exclude=within(reading.within, exclude))
+        if found is None or not found.hits:
+            found = self.retriever.retrieve(reading.query, qvec, k, mode, exclude=exclude)
+        got = extract(reading, found, self.reader, settings.read_sentences, self.ranker)
         return Choice(reading, got, self.calibration.confidence(got.features) if got is not None else 0.0)
 
     def answer(

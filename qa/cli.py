@@ -39,6 +39,16 @@ def parser() -> argparse.ArgumentParser:
             " default, or $QA_INDEX_TYPE), flat, hnsw, hnsw-sq8"
         ),
     )
+    _store(p)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="ADDRESS",
+        help="read, chunk and embed in a Ray actor pool: `auto` (a local Ray, or the cluster RAY_ADDRESS names)"
+        " or a cluster's address (needs the ray extra)",
+    )
 
     p = sub.add_parser("add", help="copy files into the corpus and index them")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -47,6 +57,16 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", help="take documents out of the corpus and the index (kept in <index>/removed/)")
     p.add_argument("names", nargs="+", metavar="NAME", help="document path relative to the corpus folder")
+    _paths(p)
+
+    p = sub.add_parser("removed", help="list the removed documents that `qa restore` can bring back")
+    _paths(p)
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+
+    p = sub.add_parser("restore", help="put removed documents back into the corpus and index them")
+    p.add_argument(
+        "names", nargs="+", metavar="NAME", help="a name `qa removed` lists, or a document's path (its latest version)"
+    )
     _paths(p)
 
     p = sub.add_parser("sources", help="list the documents in the index")
@@ -64,8 +84,12 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="open the chat in the browser (Gradio)")
     _paths(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; another one exposes the chat: set QA_AUTH)",
+    )
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     _reader(p)
 
     p = sub.add_parser("eval", help="measure answers and retrieval on labelled questions")
@@ -90,7 +114,39 @@ def parser() -> argparse.ArgumentParser:
     )
     _reader(p)
     _paths(p)
+    _store(p)
     return ap
+
+
+def _store(p) -> None:
+    p.add_argument(
+        "--store",
+        choices=("faiss", "milvus"),
+        default=None,
+        help="where the index keeps its chunks: faiss (in the index folder; the default) or milvus"
+        " (default: the store the index already uses)",
+    )
+    p.add_argument(
+        "--milvus-uri",
+        default=None,
+        metavar="URI",
+        help="with --store milvus: a *.db file (Milvus Lite; default <index>/milvus.db) or http(s)://host:port;"
+        " the token comes from $QA_MILVUS_TOKEN",
+    )
+
+
+def store_settings(args, index_dir):
+    """The store `qa index` / `qa eval` were asked for: None (keep the index's), "faiss", or MilvusSettings."""
+    from pathlib import Path
+
+    from qa.errors import ConfigError
+    from qa.index.milvus import MilvusSettings
+
+    if args.milvus_uri and args.store != "milvus":
+        raise ConfigError("--milvus-uri needs --store milvus")
+    if args.store != "milvus":
+        return args.store
+    return MilvusSettings(args.milvus_uri or str(Path(index_dir) / "milvus.db"))
 
 
 def _reader(p) -> None:
@@ -134,19 +190,17 @@ def _settings(args):
 
 
 def report_sync(report, index, seconds: float) -> None:
+    from qa.api import describe_changes
+
     for s in report.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    changes = [
-        f"{len(paths)} {label}"
-        for label, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
-        if paths
-    ]
+    changes = describe_changes(report)
     m = report.manifest
     c = m.counts
     print(
         f"indexed {c['documents']} documents, {c['chunks']} chunks, {c['sentences']} sentences "
         f"with {m.model} into {index} in {seconds:.1f}s"
-        + (f" ({', '.join(changes)}; {len(report.kept)} unchanged)" if changes else " (no change)")
+        + (f" ({changes}; {len(report.kept)} unchanged)" if changes else " (no change)")
     )
 
 
@@ -159,7 +213,18 @@ def cmd_index(args) -> int:
     from qa.settings import VectorSettings
 
     vectors = VectorSettings(kind=args.index_type) if args.index_type else None
-    report = build(corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors)
+    store = store_settings(args, index)
+    if args.ray:
+        from qa.index.ray_build import ray_build
+
+        report = ray_build(
+            corpus, index, args.ray, model=args.model, chunking=chunking, full=args.full, store=store, vectors=vectors
+        )
+    else:
+        report = build(
+            corpus, index, model=args.model, chunking=chunking, progress=True, full=args.full, vectors=vectors,
+            store=store,
+        )  # fmt: skip
     report_sync(report, index, time.perf_counter() - t0)
     return 0
 
@@ -185,7 +250,36 @@ def cmd_remove(args) -> int:
 
     corpus, index = resolve_paths(args.corpus, args.index)
     t0 = time.perf_counter()
-    report = remove(args.names, corpus, index, model=args.model)
+    kept, report = remove(args.names, corpus, index, model=args.model)
+    for entry in kept:
+        print(f"removed {entry.path} (kept as {entry.name}; `qa restore {entry.name}` brings it back)")
+    report_sync(report, index, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_removed(args) -> int:
+    from qa.api import removed, resolve_paths
+
+    _, index = resolve_paths(args.corpus, args.index)
+    entries = removed(index)
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        print(f"{e.name}  ({e.path}; {e.size:,} bytes; removed {e.removed_at or 'by an earlier version'})")
+    if not entries:
+        print(f"nothing removed is kept in {index}", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from qa.api import resolve_paths, restore
+
+    corpus, index = resolve_paths(args.corpus, args.index)
+    t0 = time.perf_counter()
+    done, report = restore(args.names, corpus, index, model=args.model)
+    for back in done:
+        print(f"restored {back.original}" + (f" as {back.path}" if back.path != back.original else ""))
     report_sync(report, index, time.perf_counter() - t0)
     return 0
 
@@ -237,17 +331,11 @@ def cmd_ask(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from ui.app import main as serve
+    from ui.serve import serve
 
-    argv = ["--host", args.host, "--port", str(args.port)]
-    for flag in ("index", "corpus", "model"):
-        if getattr(args, flag):
-            argv += [f"--{flag}", getattr(args, flag)]
-    if args.read_sentences is not None:
-        argv += ["--read-sentences", str(args.read_sentences)]
-    if args.translate is False:
-        argv.append("--no-translate")
-    return serve(argv) or 0
+    settings, _ = _settings(args)
+    serve(args.index, args.corpus, args.model, host=args.host, port=args.port, settings=settings)
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -268,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             "index": cmd_index,
             "add": cmd_add,
             "remove": cmd_remove,
+            "removed": cmd_removed,
+            "restore": cmd_restore,
             "sources": cmd_sources,
             "ask": cmd_ask,
             "serve": cmd_serve,

@@ -257,16 +257,25 @@ def main(args) -> int:
         settings = replace(settings, translate=args.translate)
     reports = []
     rng = random.Random(args.seed)
+    milvus = getattr(args, "store", None) == "milvus"
     if args.squad:
         name = Path(args.squad).stem
         corpus_dir = CACHE / name / "corpus"
         questions = squad_corpus(args.squad, corpus_dir)
-        # one index per model, so that measuring another model never rebuilds the default's
+        # one index per model and store, so that measuring another never rebuilds the default's
         index_dir = CACHE / name / ("index" if embedder.name == default_model() else f"index-{slug(embedder.name)}")
-        bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
+        index_dir = index_dir.with_name(index_dir.name + "-milvus") if milvus else index_dir
     else:
         questions = load_questions(args.questions or DEFAULT_QUESTIONS)
-        bot = QA.load(args.index, corpus=args.corpus, embedder=embedder, settings=settings)
+        corpus_dir = Path(args.corpus) if args.corpus else None
+        index_dir = CACHE / "bundled" / "index-milvus" if milvus and not args.index else args.index
+    if milvus:  # built (or brought up to date) into the Milvus store first
+        from qa.api import build, default_corpus
+        from qa.cli import store_settings
+
+        corpus_dir = corpus_dir or default_corpus()
+        build(corpus_dir, index_dir, embedder=embedder, store=store_settings(args, index_dir), progress=True)
+    bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=bool(args.squad))
     if getattr(args, "fit_calibration", False):
         from qa.answering.calibration import fit_and_save, fit_ranker_and_save
 
@@ -284,6 +293,7 @@ def main(args) -> int:
     if args.sample and args.sample < len(questions):
         questions = rng.sample(questions, args.sample)
     title = f"{args.squad or args.questions or DEFAULT_QUESTIONS.relative_to(PROJECT_ROOT)}: {len(questions)} questions"
+    title += " (Milvus store)" if milvus else ""
     reports.append(evaluate(bot, questions, title))
     report_path = Path(args.report) if args.report else PROJECT_ROOT / "eval" / "reports" / "latest.json"
     report_path.parent.mkdir(parents=True, exist_ok=True)

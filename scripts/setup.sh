@@ -12,6 +12,8 @@ fi
 # torch first and pinned: 2.13.0 is the CPU build on this machine's disk; any other pulls a multi-GB CUDA build.
 "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
 "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+# The optional stores and builders (issue 18), so that the tests of Milvus and Ray run too.
+"$VENV/bin/python" -m pip install --quiet -e ".[milvus,ray]"
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 # Not fatal: the chat itself does not need it; without it the browser tests fail and say so.
 if [ ! -x /usr/bin/chromium ]; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -383,3 +384,27 @@ def test_ask_in_chinese_shows_the_english_reading(indexed, capsys):
     assert lines[1].startswith("  (read in English, word by word, as: who is ") and "Acme Robotics?" in lines[1]
     code, out, _ = run(capsys, "ask", "谁创立了Acme Robotics？", "--index", str(index), "--no-translate")
     assert code == 0 and "read in English" not in out
+
+
+def test_remove_says_how_to_restore_and_restore_brings_it_back(tmp_path, indexed, capsys):
+    corpus, index = indexed
+    write_corpus(corpus, {"a/notes.txt": "Alpha notes about gearboxes.", "b/notes.txt": "Beta notes about pumps."})
+    run(capsys, "index", "--index", str(index))
+    code, out, _ = run(capsys, "remove", "a/notes.txt", "b/notes.txt", "--index", str(index))
+    assert code == 0 and "2 removed" in out
+    names = re.findall(r"`qa restore (\S+)` brings it back", out)
+    assert len(set(names)) == 2
+
+    code, out, _ = run(capsys, "removed", "--index", str(index))
+    assert code == 0 and all(name in out for name in names) and "(a/notes.txt; 28 bytes; removed 20" in out
+    code, out, _ = run(capsys, "removed", "--index", str(index), "--json")
+    assert {e["path"] for e in json.loads(out)} == {"a/notes.txt", "b/notes.txt"}
+
+    code, out, _ = run(capsys, "restore", names[0], "b/notes.txt", "--index", str(index))
+    assert code == 0 and "restored a/notes.txt" in out and "restored b/notes.txt" in out and "2 added" in out
+    assert (corpus / "a" / "notes.txt").read_text() == "Alpha notes about gearboxes."
+    assert set(read_manifest(index).documents) >= {"a/notes.txt", "b/notes.txt"}
+    code, out, err = run(capsys, "removed", "--index", str(index))
+    assert code == 0 and out == "" and "nothing removed" in err
+    code, _, err = run(capsys, "restore", names[0], "--index", str(index))
+    assert code == 1 and err.startswith("error: nothing removed is called")

@@ -1,11 +1,17 @@
 """The chat UI: a thin Gradio layer over `qa.api`. Formatting lives in `ui.render`.
 
-    python -m ui.app [--index DIR] [--corpus DIR] [--model NAME] [--host 127.0.0.1] [--port 7860]
+    python -m ui.app [options of `qa serve`]      (or `ui.serve.serve(...)` from Python)
 
 Two tabs: **Chat** (questions, answers with their quotes; each citation opens
 the passage in its document; settings for the number of quotes and the
 confidence needed) and **Documents** (add files, see each one's status, remove
-one, stop a long build).
+one or restore one removed, stop a long build).
+
+Every handler answers with a message, never an exception: a `QAError` in its
+own words, anything else as "could not …; see the server log". Stop stops only
+the builds of the session that pressed it (`ui.builds`); what one client may
+cost the server is bounded (`ui.guard`); Gradio's copies of uploaded files are
+deleted once the files are in the corpus, and any left behind after an hour.
 
 API endpoints, for `gradio_client.Client("http://127.0.0.1:7860/")`:
 
@@ -16,31 +22,52 @@ API endpoints, for `gradio_client.Client("http://127.0.0.1:7860/")`:
     #      list of parts, [{"type": "text", "text": "..."}]; the reply (Markdown) is
     #      history[-1]["content"][0]["text"]. Pass the history back to ask a follow-up.
     #      A bad question (empty, too long) gets an assistant message starting "⚠️ ", never an exception.
-    status, results, sources = client.predict([handle_file("report.pdf")], api_name="/add")
-    # in: files; out: a status line, a table of what became of each file, the sources table
-    status, sources = client.predict("report.pdf", api_name="/remove")
-    status, sources = client.predict(api_name="/rebuild")
+    status, results, sources, _ = client.predict([handle_file("report.pdf")], api_name="/add")
+    # in: files; out: a status line, a table of what became of each file, the sources table, the document list
+    status, sources, _ = client.predict("report.pdf", api_name="/remove")  # any document the index has now
+    status, sources, _ = client.predict("report.pdf", api_name="/restore")  # a removed one, by name or path
+    status, sources, _ = client.predict(api_name="/rebuild")
     # status: "Indexed N documents, M chunks · model … · built … (1 added)", or "⚠️ <why not>"
+    client.predict(api_name="/stop")  # stops this client's own build, even one whose files are still uploading
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
-from qa.api import QA, add, build, corpus_of, default_qa, remove, reset_default
-from qa.errors import QAError
+from qa.api import (
+    QA,
+    add,
+    build,
+    corpus_of,
+    default_qa,
+    describe_changes,
+    open_index,
+    remove,
+    removed,
+    reset_default,
+    restore,
+)
+from qa.errors import QAError, UploadError
+from qa.index import read_manifest
 from qa.ingest.documents import max_bytes
 from qa.ingest.formats import FORMATS
 from qa.settings import AnswerSettings
 from qa.threads import pin_threads
+from ui.builds import Builds
 from ui.examples import example_questions
-from ui.look import launch_options
+from ui.guard import Guard, Limits, check_history
+from ui.look import launch_options  # noqa: F401 (callers take the launch options from here)
 from ui.render import (
     SOURCE_COLUMNS,
     UPLOAD_COLUMNS,
@@ -60,6 +87,7 @@ DESCRIPTION = (
     "Open a citation to see the passage in its document."
 )
 EXAMPLES = 4  # example questions shown under the question box
+UPLOAD_CACHE = (600, 3600)  # Gradio's delete_cache: every 10 minutes, uploads older than an hour are deleted
 
 
 def _plural(n: int, word: str) -> str:
@@ -74,21 +102,21 @@ def describe(bot: QA, verb: str = "Index:") -> str:
     return f"{verb} {counts} · model {escape(m.model)} · built {escape(m.built_at)}"
 
 
-def describe_changes(report) -> str:
-    changes = [
-        f"{len(paths)} {label}"
-        for label, paths in (("added", report.added), ("changed", report.changed), ("removed", report.removed))
-        if paths
-    ]
-    return f" ({', '.join(changes)})" if changes else " (no change)"
+def explain(exc: Exception, doing: str) -> str:
+    """A handler's message for an error: a QAError in its own words, anything else as a bug to look up."""
+    if isinstance(exc, QAError):
+        return render_error(exc)
+    log.exception("could not %s", doing)
+    return render_error(RuntimeError(f"could not {doing} ({type(exc).__name__}); see the server log"))
 
 
 class _Bot:
-    """The loaded QA, shared by all sessions; swapped whole after a build. `cancel` stops a running build."""
+    """The loaded QA, shared by all sessions; swapped whole after a build. `builds` holds each session's Stop."""
 
     def __init__(self, factory: Callable[[], QA]) -> None:
         self.factory, self.bot, self.lock = factory, None, threading.Lock()
-        self.cancel = threading.Event()
+        self.reloading = threading.Lock()
+        self.builds = Builds()
 
     def get(self) -> QA:
         with self.lock:
@@ -98,17 +126,17 @@ class _Bot:
             return self.bot
 
     def reload(self) -> QA:
-        """Load the index again after a build; answers in flight finish on the old one."""
-        old = self.get()
-        new = QA.load(
-            old.index.path,
-            corpus=corpus_of(old.index.manifest, old.index.path),
-            embedder=old.embedder,
-            settings=old.settings,
-            on_stale="error",
-        )
-        with self.lock:
-            self.bot = new
+        """Load the index as the last build left it; answers in flight finish on the old one.
+
+        Not checked against the corpus: another build may have changed the corpus since, and its own
+        reload brings that in. One reload at a time, so the newest index on disk is the one kept.
+        """
+        with self.reloading:
+            old = self.get()
+            index = open_index(old.index.path)  # FAISS files, or the Milvus store the manifest names
+            new = QA(index, old.embedder, old.settings, old.calibration, old.reader, old.ranker, old.glossary)
+            with self.lock:
+                self.bot = new
         if self.factory is default_qa:
             reset_default()  # the cached default still holds the old index
         return new
@@ -117,104 +145,181 @@ class _Bot:
         bot = self.get()
         return corpus_of(bot.index.manifest, bot.index.path), bot.index.path, bot.embedder
 
+    def documents(self) -> list[str]:
+        """The documents the index on disk has now (another session may have added some)."""
+        bot = self.get()
+        return sorted(read_manifest(bot.index.path).seen())
 
-def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
+    def removed(self) -> list[tuple[str, str]]:
+        """The removed documents that can be restored, as (label, name) choices, newest first."""
+        entries = removed(self.get().index.path)
+        return [(f"{e.path} · removed {e.removed_at[:19].replace('T', ' ')}", e.name) for e in entries]
+
+
+def _forget_uploads(paths: list[str]) -> None:
+    """Delete Gradio's copies of uploaded files (only inside its upload folder): the corpus has its own now,
+    and no /gradio_api/file= URL should serve a document after it is removed."""
+    folder = Path(get_upload_folder()).resolve()
+    for path in paths:
+        file = Path(path).resolve()
+        if folder in file.parents and file.is_file():
+            file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                file.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+
+
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "anonymous"
+
+
+class ChatBlocks(gr.Blocks):
+    """Gradio Blocks whose server applies `ui.guard.Guard` (request size, requests per session, logins)."""
+
+    limits = Limits()
+
+    def pending(self, session: str) -> int:
+        """Events `session` has queued or running (Gradio's own count; tests/ui/test_app_limits.py checks it)."""
+        return len(getattr(self._queue, "pending_event_ids_session", {}).get(session, ()))
+
+    def launch(self, *args, app_kwargs: dict | None = None, **kwargs):
+        app_kwargs = dict(app_kwargs or {})
+        guard = Middleware(Guard, limits=self.limits, pending=self.pending)
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", ()), guard]
+        return super().launch(*args, app_kwargs=app_kwargs, **kwargs)
+
+
+def build_app(
+    bot_factory: Callable[[], QA] = default_qa,
+    *,
+    limits: Limits | None = None,
+    delete_cache: tuple[int, int] = UPLOAD_CACHE,
+) -> gr.Blocks:
+    """The chat app. `limits` bounds what one client may ask (`ui.guard`); `delete_cache` is Gradio's
+    (every `frequency` seconds, uploaded files older than `age` seconds are deleted)."""
     holder = _Bot(bot_factory)
+    limits = limits or Limits()
     try:
         bot = holder.get()
         status, sources = describe(bot), source_rows(bot.index.manifest.sources())
         examples = example_questions(bot, EXAMPLES)
+        documents, restorable = holder.documents(), holder.removed()
     except QAError as exc:
-        status, examples, sources = render_error(exc), [], []
+        status, examples, sources, documents, restorable = render_error(exc), [], [], [], []
     defaults = AnswerSettings()
 
     def chat(
         message: str, history: list | None, quotes: int = defaults.top_k, threshold: float = defaults.threshold
     ) -> list[dict]:
         """Answer `message` given the earlier turns; return the history with both turns appended."""
-        history = list(history or [])
+        asked = [{"role": "user", "content": escape(message)}] if isinstance(message, str) and message.strip() else []
+        try:
+            history = check_history(history, limits)
+        except QAError as exc:  # too long: answer without echoing it
+            return [*asked, {"role": "assistant", "content": render_error(exc)}]
         try:
             current = holder.get()
             got = current.answer(message, history, top_k=int(quotes), threshold=float(threshold))
             reply = render_answer(got, current.index.texts)
-        except QAError as exc:
-            reply = render_error(exc)
-        except Exception as exc:  # a bug: say so in the chat, keep the app up
-            log.exception("could not answer %r", message)
-            reply = render_error(RuntimeError(f"could not answer ({type(exc).__name__}); see the server log"))
-        asked = [{"role": "user", "content": escape(message)}] if message and message.strip() else []
+        except Exception as exc:  # a QAError in its words; a bug: say so in the chat, keep the app up
+            reply = explain(exc, "answer")
         return [*history, *asked, {"role": "assistant", "content": reply}]
 
-    def _after_build(report) -> tuple[str, list, dict]:
+    def _after_build(report, note: str = "") -> tuple:
         new = holder.reload()
         rows = source_rows(new.index.manifest.sources())
-        choices = gr.update(choices=sorted(new.index.manifest.documents), value=None)
-        return describe(new, verb="Indexed") + describe_changes(report), rows, choices
+        changes = describe_changes(report)
+        status = describe(new, verb="Indexed") + f" ({changes or 'no change'})" + note
+        return status, rows, _choices()
 
-    def _failed(exc: QAError) -> tuple[str, object, dict]:
-        return render_error(exc), gr.skip(), gr.skip()
+    def _choices() -> dict:
+        return gr.update(choices=holder.documents(), value=None)
 
-    def rebuild(progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
-        """Re-sync the index with its corpus folder (new and changed documents only), then load it."""
-        holder.cancel.clear()
+    def _restorable() -> dict:
         try:
-            corpus_dir, index_dir, embedder = holder.paths()
-            progress(0, desc="Indexing documents")
-            report = build(corpus_dir, index_dir, embedder=embedder, progress=True, cancel=holder.cancel)
-            return _after_build(report)
-        except QAError as exc:
-            return _failed(exc)
+            return gr.update(choices=holder.removed(), value=None)
+        except Exception as exc:
+            explain(exc, "list the removed documents")
+            return gr.skip()
 
-    def upload(files: list | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+    def _failed(exc: Exception, doing: str) -> tuple:
+        return explain(exc, doing), gr.skip(), gr.skip()
+
+    def rebuild(request: gr.Request, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's idiom)
+        """Re-sync the index with its corpus folder (new and changed documents only), then load it."""
+        try:
+            with holder.builds.running(_session(request)) as cancel:
+                corpus_dir, index_dir, embedder = holder.paths()
+                progress(0, desc="Indexing documents")
+                report = build(corpus_dir, index_dir, embedder=embedder, progress=True, cancel=cancel)
+            return _after_build(report)
+        except Exception as exc:
+            return _failed(exc, "re-scan the corpus")
+
+    def upload(files: list | None, request: gr.Request, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         """Copy the uploaded files into the corpus and index them; say what became of each."""
         if not files:
             return "⚠️ choose one or more files first", gr.skip(), gr.skip(), gr.skip()
         paths = [str(f) for f in files]  # Gradio keeps each upload under its own name in a temporary folder
         names = [os.path.basename(p) for p in paths]
-        holder.cancel.clear()
         try:
-            corpus_dir, index_dir, embedder = holder.paths()
-            progress(0, desc="Indexing new documents")
-            added, report = add(
-                paths, corpus_dir, index_dir, names=names, embedder=embedder, progress=True, cancel=holder.cancel
-            )
-        except QAError as exc:
-            return render_error(exc), gr.skip(), gr.skip(), gr.skip()
-        results = upload_rows(added, report)
-        if report is None:
-            return "Nothing was added.", results, gr.skip(), gr.skip()
-        status, rows, choices = _after_build(report)
-        return status, results, rows, choices
+            with holder.builds.running(_session(request)) as cancel:
+                if cancel.is_set():
+                    return "⚠️ stopped before anything was added", gr.skip(), gr.skip(), gr.skip()
+                corpus_dir, index_dir, embedder = holder.paths()
+                progress(0, desc="Indexing new documents")
+                added, report = add(
+                    paths, corpus_dir, index_dir, names=names, embedder=embedder, progress=True, cancel=cancel
+                )
+            results = upload_rows(added, report)
+            if report is None:
+                return "Nothing was added.", results, gr.skip(), gr.skip()
+            status, rows, choices = _after_build(report)
+            return status, results, rows, choices
+        except Exception as exc:
+            return explain(exc, "add the files"), gr.skip(), gr.skip(), gr.skip()
+        finally:
+            _forget_uploads(paths)
 
-    def remove_document(name: str | None):
+    def remove_document(name: str | None, request: gr.Request):
         """Take a document out of the corpus (kept in the index's removed/ folder) and out of the index."""
         if not name:
             return "⚠️ choose a document to remove", gr.skip(), gr.skip()
         try:
-            corpus_dir, index_dir, embedder = holder.paths()
-            report = remove([name], corpus_dir, index_dir, embedder=embedder)
-            return _after_build(report)
-        except QAError as exc:
-            return _failed(exc)
+            if name not in holder.documents():
+                raise UploadError(f"no document named {name!r} in the index")
+            with holder.builds.running(_session(request)) as cancel:
+                corpus_dir, index_dir, embedder = holder.paths()
+                _, report = remove([name], corpus_dir, index_dir, embedder=embedder, cancel=cancel)
+            return _after_build(report, f"; restore {escape(name)} from “Removed documents”")
+        except Exception as exc:
+            return _failed(exc, "remove the document")
 
-    def stop() -> str:
-        holder.cancel.set()
-        return "Stopping after the documents being embedded now…"
+    def restore_document(name: str | None, request: gr.Request):
+        """Put a removed document back where it was (or beside it) and index it."""
+        if not name:
+            return "⚠️ choose a removed document to restore", gr.skip(), gr.skip()
+        try:
+            with holder.builds.running(_session(request)) as cancel:
+                corpus_dir, index_dir, embedder = holder.paths()
+                (back,), report = restore(name, corpus_dir, index_dir, embedder=embedder, cancel=cancel)
+            where = f" as {escape(back.path)}" if back.path != back.original else ""
+            return _after_build(report, f"; restored {escape(back.original)}{where}")
+        except Exception as exc:
+            return _failed(exc, "restore the document")
+
+    def stop(request: gr.Request) -> str:
+        return holder.builds.stop(_session(request))
 
     def refresh_sources():
         try:
             bot = holder.get()
-        except QAError as exc:
-            return render_error(exc), gr.skip(), gr.skip()
-        docs = sorted(bot.index.manifest.documents)
-        return describe(bot), source_rows(bot.index.manifest.sources()), gr.update(choices=docs)
+            sources = source_rows(read_manifest(bot.index.path).sources())
+            return describe(bot), sources, _choices(), _restorable()
+        except Exception as exc:
+            return explain(exc, "list the documents"), gr.skip(), gr.skip(), gr.skip()
 
-    try:
-        documents = sorted(holder.get().index.manifest.documents)
-    except QAError:
-        documents = []
-
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with ChatBlocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
+        demo.limits = limits
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
         status_line = gr.Markdown(status, elem_id="status")
         with gr.Tab("Chat"):
@@ -250,7 +355,7 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
                     label="Confidence needed to answer (below it: “not found” with the nearest passages)",
                     elem_id="threshold",
                 )
-        with gr.Tab("Documents"):
+        with gr.Tab("Documents") as documents_tab:
             kinds = ", ".join(sorted(FORMATS))
             gr.Markdown(f"Add {kinds} files (at most {max_bytes() // (1024 * 1024)} MB each).")
             # No file_types filter: Gradio would drop other files silently; the app says why it refuses one.
@@ -264,8 +369,18 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
                 value=sources, headers=SOURCE_COLUMNS, label="Sources", interactive=False, elem_id="sources"
             )
             with gr.Row():
-                to_remove = gr.Dropdown(documents, label="Document to remove", scale=3, elem_id="to-remove")
+                # custom values allowed: the list is refreshed after each build, and the handler checks the
+                # name against the index on disk, so a document another session added can be removed too
+                to_remove = gr.Dropdown(
+                    documents, label="Document to remove", scale=3, allow_custom_value=True, elem_id="to-remove"
+                )
                 remove_button = gr.Button("Remove", variant="secondary", scale=1, elem_id="remove")
+            with gr.Row():
+                to_restore = gr.Dropdown(
+                    restorable, label="Removed documents", scale=3, allow_custom_value=True, elem_id="to-restore"
+                )
+                restore_button = gr.Button("Restore", variant="secondary", scale=1, elem_id="restore")
+        lists = [sources_table, to_remove]  # what each build changes (and the removed list, after it)
 
         triggers = [box.submit, send.click]
         gr.on(triggers, chat, [box, chatbot, quotes, threshold], [chatbot], api_name="chat")
@@ -274,63 +389,27 @@ def build_app(bot_factory: Callable[[], QA] = default_qa) -> gr.Blocks:
         gr.on(triggers, lambda: "", None, [box], queue=False, api_visibility="private")
         for button in example_buttons:  # the button's label is the question
             button.click(chat, [button, chatbot, quotes, threshold], [chatbot], api_visibility="private")
-        add_button.click(upload, [files], [status_line, results, sources_table, to_remove], api_name="add").then(
-            lambda: None, None, [files], api_visibility="private"
-        )
-        remove_button.click(remove_document, [to_remove], [status_line, sources_table, to_remove], api_name="remove")
-        rebuild_button.click(rebuild, None, [status_line, sources_table, to_remove], api_name="rebuild")
+        added = add_button.click(upload, [files], [status_line, results, *lists], api_name="add")
+        added.then(lambda: None, None, [files], api_visibility="private")
+        for event in (
+            added,
+            remove_button.click(remove_document, [to_remove], [status_line, *lists], api_name="remove"),
+            restore_button.click(restore_document, [to_restore], [status_line, *lists], api_name="restore"),
+            rebuild_button.click(rebuild, None, [status_line, *lists], api_name="rebuild"),
+        ):
+            event.then(_restorable, None, [to_restore], api_visibility="private")
         stop_button.click(stop, None, [status_line], api_name="stop", concurrency_limit=None, queue=False)
-        demo.load(refresh_sources, None, [status_line, sources_table, to_remove], api_visibility="private")
+        documents_tab.select(refresh_sources, None, [status_line, *lists, to_restore], api_visibility="private")
+        demo.load(refresh_sources, None, [status_line, *lists, to_restore], api_visibility="private")
     return demo
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ui.app", description=DESCRIPTION)
-    parser.add_argument("--index", metavar="DIR", help="index folder (default: index/, or $QA_INDEX)")
-    parser.add_argument("--corpus", metavar="DIR", help="corpus folder (default: the one the index names)")
-    parser.add_argument("--model", help="embedding model name or path (default: $QA_MODEL or all-MiniLM-L6-v2)")
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default: %(default)s, this machine only; 0.0.0.0 exposes the chat)",
-    )
-    parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
-    parser.add_argument(
-        "--read-sentences", type=int, default=None, metavar="N", help="best sentences the span reader reads (default 2)"
-    )
-    parser.add_argument(
-        "--no-translate", dest="translate", action="store_false", help="read a Chinese question only as it is"
-    )
-    args = parser.parse_args(argv)
-    changed = {} if args.read_sentences is None else {"read_sentences": args.read_sentences}
-    if not args.translate:
-        changed["translate"] = False
-    settings = AnswerSettings(**changed)  # a bad value stops the start with its message
-    factory = default_qa
-    if args.index or args.corpus or args.model or changed:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ui.app [options]`: the same options as `qa serve`, read by the same parser."""
+    from qa.cli import main as cli_main
 
-        def factory() -> QA:
-            return QA.load(args.index, corpus=args.corpus, model=args.model, settings=settings)
-
-    build_app(factory).launch(
-        server_name=args.host,
-        server_port=args.port,
-        auth=auth_from_env(),
-        max_file_size=max_bytes(),
-        **launch_options(),
-    )
-
-
-def auth_from_env() -> tuple[str, str] | None:
-    """`QA_AUTH=user:password` asks for a login (Gradio's auth); unset means none."""
-    value = os.environ.get("QA_AUTH", "")
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise SystemExit("QA_AUTH must be user:password")
-    return user, password
+    return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -127,11 +127,11 @@ def collect_candidates(bot, questions: list[dict], contains) -> list[CandidateSe
     for item in questions:
         reading = Reading.as_asked(item["question"])
         qvec = bot.embedder.encode_queries([reading.query])[0]
-        hits = bot.retriever.search(reading.query, qvec, bot.settings.candidates, bot.settings.retriever)
-        scored = scored_candidates(reading, candidates(reading.query, qvec, hits, bot.retriever), bot.retriever, rules)
+        found = bot.retriever.retrieve(reading.query, qvec, bot.settings.candidates, bot.settings.retriever)
+        scored = scored_candidates(reading, candidates(reading.query, found), found.texts, rules)
         if not scored:
             continue
-        texts = [bot.index.texts[s.candidate.hit.chunk.source][s.candidate.start : s.candidate.end] for s in scored]
+        texts = [found.texts[s.candidate.hit.chunk.source][s.candidate.start : s.candidate.end] for s in scored]
         x = np.array([s.features.vector() for s in scored], dtype=np.float64)
         reads = np.array([reader.read(reading.focus, [t])[0].score for t in texts])
         y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in texts])

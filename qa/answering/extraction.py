@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import numpy as np
 
 from qa.answering.confidence import ConfidenceFeatures
 from qa.answering.conversation import Reading
 from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures, reader_feature
 from qa.answering.reading import Reader, ReadSpan
-from qa.answering.retrieval import Hit, Retriever
+from qa.answering.retrieval import Hit, Retrieved
 from qa.answering.spans import OTHER, best_span, classify, has_span
 from qa.text import QUESTION_NAMES, terms
 
@@ -69,33 +68,32 @@ class Extract:
     ranked: tuple[Candidate, ...]
 
 
-def weighted_coverage(query_terms: list[str], text_terms: set[str], retriever: Retriever) -> float:
-    """Share of the query's IDF mass whose terms occur in `text_terms`."""
-    unique = set(query_terms)
-    total = sum(retriever.term_idf(t) for t in unique)
+def weighted_coverage(query_terms: list[str], text_terms: set[str], idf: Callable[[str], float]) -> float:
+    """Share of the query's IDF mass whose terms occur in `text_terms` (summed in term order: the same
+    float whatever the hash seed)."""
+    unique = sorted(set(query_terms))
+    total = sum(idf(t) for t in unique)
     if total == 0:
         return 0.0
-    return sum(retriever.term_idf(t) for t in unique if t in text_terms) / total
+    return sum(idf(t) for t in unique if t in text_terms) / total
 
 
-def candidates(query: str, qvec: np.ndarray, hits: list[Hit], retriever: Retriever) -> list[Candidate]:
+def candidates(query: str, found: Retrieved) -> list[Candidate]:
     """All sentences of the hits, best first."""
-    index = retriever.index
     q_terms = terms(query)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
-    for hit in hits:
+    for hit in found.hits:
         chunk = hit.chunk
-        text = index.texts[chunk.source]
+        text = found.texts[chunk.source]
         context_terms = set(terms(chunk.embedding_text()))
-        context = weighted_coverage(q_terms, context_terms, retriever)
-        first = index.sentence_rows[chunk.id]
+        context = weighted_coverage(q_terms, context_terms, found.idf)
         for offset, (s, e) in enumerate(chunk.sentences):
             if (chunk.source, s) in seen:
                 continue
             seen.add((chunk.source, s))
-            dense = float(index.sentence_vectors[first + offset] @ qvec.reshape(-1))
-            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), retriever)
+            dense = hit.sentences[offset]
+            coverage = weighted_coverage(q_terms, set(terms(text[s:e])), found.idf)
             score = dense + 0.6 * coverage + 0.3 * context + 0.2 * hit.dense
             out.append(Candidate(hit, s, e, dense, coverage, context, score))
     out.sort(key=lambda c: c.score, reverse=True)
@@ -111,12 +109,7 @@ def name_coverage(question: str, sentence: str, heading: str) -> float:
 
 
 def _reread(
-    reading: Reading,
-    scored: list[Scored],
-    n: int,
-    reader: Reader,
-    retriever: Retriever,
-    ranker: Ranker,
+    reading: Reading, scored: list[Scored], n: int, reader: Reader, texts: Mapping[str, str], ranker: Ranker
 ) -> tuple[list[Scored], ReadSpan]:
     """Read the best `n` of `scored`; re-rank all with `ranker.after`.
 
@@ -127,9 +120,7 @@ def _reread(
     (`_near`), never answering with the earlier answers it avoids. Returns the re-ranked list
     and the winner's reading (offsets into the sentence).
     """
-    texts = retriever.index.texts
     read = lambda c: read_sentence(reading, c, reader, texts[c.hit.chunk.source])  # noqa: E731
-
     reads = {0: read(scored[0].candidate)}
     feats = [s.features for s in scored]
     feats[0] = feats[0].with_reading(reads[0].score)
@@ -157,12 +148,11 @@ def read_sentence(reading: Reading, cand: Candidate, reader: Reader, text: str) 
     return ReadSpan(got.start + a - cand.start, got.end + a - cand.start, got.score)
 
 
-def _not_answered_before(reading: Reading, ranked: list[Candidate], retriever: Retriever) -> list[Candidate]:
+def _not_answered_before(reading: Reading, ranked: list[Candidate], texts: Mapping[str, str]) -> list[Candidate]:
     """Without the sentences that hold an earlier answer this reading avoids and do not name its entity: "And
     Huawei's?" after Alibaba's Tongyi is not answered from the sentence about Alibaba (unless none is left)."""
     if not reading.avoid or not reading.entity:
         return ranked
-    texts = retriever.index.texts
     avoided = [a.lower() for a in reading.avoid]
     entity = reading.entity.lower()
 
@@ -190,13 +180,15 @@ def _near(text: str, start: int, end: int, entity: str) -> tuple[int, int]:
     return (a, b) if b - a >= len(entity) + 10 else (start, end)
 
 
-def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retriever, ranker: Ranker) -> list[Scored]:
+def scored_candidates(
+    reading: Reading, ranked: list[Candidate], texts: Mapping[str, str], ranker: Ranker
+) -> list[Scored]:
     """The best CANDIDATES of `ranked`, scored by `ranker` before reading, best first."""
     qtype = classify(reading.focus)
     typed = qtype.kind != OTHER or qtype.plural
     scored = []
     for cand in ranked[:CANDIDATES]:
-        text = retriever.index.texts[cand.hit.chunk.source]
+        text = texts[cand.hit.chunk.source]
         has = typed and has_span(reading.focus, text, cand.start, cand.end, context=_said(reading))
         feats = SentenceFeatures(
             dense=cand.dense,
@@ -213,14 +205,13 @@ def scored_candidates(reading: Reading, ranked: list[Candidate], retriever: Retr
 
 def extract(
     reading: Reading,
-    qvec: np.ndarray,
-    hits: list[Hit],
-    retriever: Retriever,
+    found: Retrieved,
     reader: Reader | None = None,
     read_sentences: int = 0,
     ranker: Ranker | None = None,
 ) -> Extract | None:
-    """Pick the sentence and the words in it that answer the question as `reading` reads it.
+    """Pick the sentence and the words in it that answer the question as `reading` reads it, from what
+    retrieval `found` (the hits, their documents' texts and the idf: plain data, no store).
 
     `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
     the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
@@ -228,22 +219,22 @@ def extract(
     says which: the evidence, not a span of it.
     """
     ranker = ranker or Ranker.rules()
-    ranked = _not_answered_before(reading, candidates(reading.query, qvec, hits, retriever), retriever)
+    ranked = _not_answered_before(reading, candidates(reading.query, found), found.texts)
     if not ranked:
         return None
     focus = reading.focus
-    scored = scored_candidates(reading, ranked, retriever, ranker)
+    scored = scored_candidates(reading, ranked, found.texts, ranker)
     qtype = classify(focus)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(reading, scored, read_sentences, reader, retriever, ranker)
+        scored, read = _reread(reading, scored, read_sentences, reader, found.texts, ranker)
     best, has = scored[0].candidate, scored[0].typed_span
-    text = retriever.index.texts[best.hit.chunk.source]
+    text = found.texts[best.hit.chunk.source]
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
-    idf = lambda t: retriever.term_idf(t) / retriever.max_idf  # noqa: E731
+    idf = lambda t: found.idf(t) / found.idf.max_idf  # noqa: E731
     span = best_span(focus, text, best.start, best.end, idf=idf, context=_said(reading)) if has else None
     if reading.yes_no:  # the sentence that says yes or no is the answer, not a span of it
-        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+        start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
         if span is not None and span.start < end and start < span.end:
@@ -257,7 +248,7 @@ def extract(
         # two candidates nearly tied: answer with the stretch of the sentence that holds both
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
-        start, end = clause_window(text, best.start, best.end, focus, retriever, reading.context)
+        start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     features = ConfidenceFeatures(
         dense=best.dense,
         coverage=best.coverage,
@@ -275,7 +266,7 @@ def extract(
 
 
 def clause_window(
-    text: str, start: int, end: int, question: str, retriever: Retriever, context: str = ""
+    text: str, start: int, end: int, question: str, idf: Callable[[str], float], context: str = ""
 ) -> tuple[int, int]:
     """The part of sentence text[start:end] that answers, at most MAX_ANSWER_CHARS long.
 
@@ -299,8 +290,8 @@ def clause_window(
             window = set(terms(text[a:b]))
             new = len(window - set(q_terms) - set(c_terms))
             score = (
-                weighted_coverage(q_terms, window, retriever)
-                - 0.5 * weighted_coverage(c_terms, window, retriever)
+                weighted_coverage(q_terms, window, idf)
+                - 0.5 * weighted_coverage(c_terms, window, idf)
                 + 0.2 * min(1.0, new / 8)
             )
             key = (round(score, 6), b - a)

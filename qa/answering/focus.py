@@ -1,25 +1,24 @@
-"""A conversation's focus: the document it is about, and that document's passages for a follow-up.
+"""A conversation's focus: the document it is about.
 
 Every document is scored by BM25 against each earlier turn's words (question and answer; a
-document scores as its best chunk), the older turns weighing less (`DECAY` per turn); the best
-is the focus. A follow-up made whole is then searched in that document alone (`Focus.hits`):
-its chunks scored against the query as the retriever scores them (dense: the best sentence;
-BM25; fused), without a search of the whole index.
+document scores as its best chunk among the store's best for those words), the older turns
+weighing less (`DECAY` per turn); the best is the focus. A follow-up made whole is then
+searched in that document alone (`within`, for `Retriever.search`'s `exclude`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
-from qa.answering.conversation import Turn
-from qa.answering.retrieval import BM25_WEIGHT, Hit, fuse
+from qa.answering.resolver import Turn
+from qa.index.store import Store
+from qa.ingest.chunking import Chunk
 from qa.text import terms
 
 DECAY = 0.85  # an earlier turn's weight in the focus, per turn of age
-KEPT = 50  # best documents kept per turn (the rest score 0 for it)
+DEPTH = 200  # chunks the store returns for one turn's words
 CACHED = 1024  # turns whose document scores are kept (a chat asks about the same history again and again)
 
 
@@ -32,38 +31,23 @@ class Focus:
 
 
 class Documents:
-    """The index's documents as the conversation scores and searches them."""
+    """Scores a store's documents against a conversation's turns (each turn's scores kept for the next ask)."""
 
-    def __init__(self, index, lexical) -> None:
-        self.index, self.lexical = index, lexical
-        chunks = index.chunks
-        owner = getattr(chunks, "documents", None)  # the chunk table's document column, without making chunks
-        if owner is None:
-            names = {c.source: None for c in chunks}
-            number = {name: i for i, name in enumerate(names)}
-            owner = [number[c.source] for c in chunks]
-        self.owner = np.asarray(owner, dtype=np.int64)
-        first = {int(d): i for i, d in reversed(list(enumerate(self.owner.tolist())))}
-        self.names = {d: chunks[i].source for d, i in first.items()}
-        self.number = {name: d for d, name in self.names.items()}
-        self._turns: OrderedDict[str, dict[int, float]] = OrderedDict()
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._turns: OrderedDict[str, dict[str, float]] = OrderedDict()
 
-    def _scores(self, text: str) -> dict[int, float]:
-        """The best KEPT documents for one turn's words, by their best chunk's BM25 score (cached)."""
+    def _scores(self, text: str) -> dict[str, float]:
+        """The documents of the store's best chunks for one turn's words, by their best chunk's BM25 score."""
         if text in self._turns:
             self._turns.move_to_end(text)
             return self._turns[text]
         query = terms(text)
-        best: dict[int, float] = {}
+        best: dict[str, float] = {}
         if query:
-            scores = self.lexical.scores(query)
-            top = np.flatnonzero(scores > 0)
-            for i in top[np.argsort(-scores[top], kind="stable")]:
-                d = int(self.owner[i])
-                if d not in best:
-                    best[d] = float(scores[i])
-                    if len(best) == KEPT:
-                        break
+            scores = self.store.lexical(query, DEPTH)
+            for cid, chunk in self.store.chunks_by_id(list(scores)).items():
+                best[chunk.source] = max(best.get(chunk.source, 0.0), scores[cid])
         self._turns[text] = best
         if len(self._turns) > CACHED:
             self._turns.popitem(last=False)
@@ -71,40 +55,19 @@ class Documents:
 
     def focus(self, earlier: list[Turn]) -> Focus | None:
         """The document the earlier turns are most about, the latest weighing most."""
-        total: dict[int, float] = {}
+        total: dict[str, float] = {}
         for age, turn in enumerate(reversed(earlier)):
-            for d, s in self._scores(f"{turn.question} {turn.answer}").items():
-                total[d] = total.get(d, 0.0) + DECAY**age * s
+            for document, score in self._scores(f"{turn.question} {turn.answer}").items():
+                total[document] = total.get(document, 0.0) + DECAY**age * score
         if not total:
             return None
         ranked = sorted(total.values(), reverse=True)
-        best = max(total, key=total.get)
         second = ranked[1] if len(ranked) > 1 else 0.0
-        return Focus(self.names[best], (ranked[0] - second) / ranked[0])
+        return Focus(max(total, key=total.get), (ranked[0] - second) / ranked[0])
 
-    def hits(self, document: str, query: str, qvec: np.ndarray, k: int, mode: str = "hybrid", exclude=None):
-        """The best `k` chunks of one document for a query, scored as `Retriever.search` scores chunks."""
-        ids = np.flatnonzero(self.owner == self.number[document])
-        if exclude is not None:
-            ids = np.array([i for i in ids if not exclude(self.index.chunks[int(i)])], dtype=np.int64)
-        if not len(ids):
-            return []
-        index = self.index
-        first = np.array([index.sentence_rows[i] for i in ids], dtype=np.int64)
-        counts = getattr(index.chunks, "sentence_counts", None)
-        if counts is None:
-            counts = [len(c.sentences) for c in index.chunks]
-        counts = np.asarray(counts, dtype=np.int64)[ids]
-        # each chunk's rows as a contiguous slice (SQ8 indexes decode rows only that way)
-        vectors = np.vstack([np.asarray(index.sentence_vectors[a : a + n]) for a, n in zip(first, counts, strict=True)])
-        sims = vectors @ qvec.reshape(-1)
-        best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(counts)[:-1]]))
-        dense = {int(i): float(s) for i, s in zip(ids, best, strict=True)} if mode in ("hybrid", "dense") else {}
-        lexical = {}
-        if mode in ("hybrid", "bm25") and terms(query):
-            scores = self.lexical.scores(terms(query))[ids]
-            lexical = {int(i): float(s) for i, s in zip(ids, scores, strict=True) if s > 0}
-        fused = fuse(dense, lexical, BM25_WEIGHT)
-        order = sorted(fused, key=fused.get, reverse=True)[:k]
-        dense_all = {int(i): float(s) for i, s in zip(ids, best, strict=True)}
-        return [Hit(index.chunks[c], fused[c], dense_all[c], lexical.get(c, 0.0), rank) for rank, c in enumerate(order)]
+
+def within(document: str, exclude: Callable[[Chunk], bool] | None = None) -> Callable[[Chunk], bool]:
+    """Leave out every chunk of other documents (and those `exclude` leaves out)."""
+    if exclude is None:
+        return lambda chunk: chunk.source != document
+    return lambda chunk: chunk.source != document or exclude(chunk)

@@ -8,6 +8,10 @@ sentence vector (`vectors`), the chunk table and texts (`table`) and BM25
 (`lexical`). `build` brings a folder up to date with its corpus; `load` reads
 one back, every file checked; `storage` writes atomically and reads back only
 what matches the manifest.
+
+What retrieval asks of an index is the `store` protocol: `store.FaissStore` over
+this folder by default; `milvus` keeps the chunks in Milvus instead (written by
+`milvus_build` through `BuildPlan.commit`), and `ray_build` embeds with Ray.
 """
 
 from qa.index.build import BuildPlan, SyncReport, sync_index

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,6 +68,9 @@ class BuildPlan:
     progress: bool = False
     cancel: threading.Event | None = None
     full: bool = False
+    # how the index is written from the segments: None for the FAISS files in the folder; another store's
+    # commit(plan, segments, skipped) -> Manifest (qa.index.milvus_build.committer)
+    commit: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ def commit_documents(
             todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
     made = {s.path: s for s in embed_documents(plan.index_dir, todo, embedder, chunking, plan.progress, plan.cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
+    if plan.commit is not None:
+        return plan.commit(plan, segments, skipped), sorted(reused)
     kind = (plan.vectors or VectorSettings.from_env()).resolve(sum(s.sentences for s in segments))
     unchanged = _unchanged(plan, segments, skipped, kind)
     if unchanged is not None:
@@ -152,15 +158,16 @@ def sync_index(
     cancel: threading.Event | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
+    commit: Callable | None = None,
 ) -> SyncReport:
     """Bring the index up to date with its corpus folder: embed new and changed documents only.
 
     Unchanged documents keep their segments; removed ones are dropped. Files
     that are listed but cannot be read are recorded as skipped, with why.
     `full=True` embeds every document again (the old index stays in use until
-    the new one is complete).
+    the new one is complete). `commit` writes another store than FAISS (`BuildPlan.commit`).
     """
-    plan = BuildPlan(Path(index_dir), Path(corpus_dir), embedder, chunking, vectors, progress, cancel, full)
+    plan = BuildPlan(Path(index_dir), Path(corpus_dir), embedder, chunking, vectors, progress, cancel, full, commit)
     plan.index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(plan.index_dir):
         try:

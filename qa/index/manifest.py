@@ -58,6 +58,7 @@ class Manifest:
     vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
     lexical: dict = field(default_factory=dict)  # lexical.LEXICAL of the stored BM25
     format_version: int = FORMAT_VERSION
+    store: dict = field(default_factory=dict)  # where the chunks live when not in this folder (qa.index.milvus)
 
     def to_dict(self) -> dict:
         return {
@@ -77,7 +78,7 @@ class Manifest:
             "built_at": self.built_at,
             "build_id": self.build_id,
             "versions": self.versions,
-        }
+        } | ({"store": self.store} if self.store else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> Manifest:
@@ -100,6 +101,7 @@ class Manifest:
                 skipped=dict(d.get("skipped", {})),
                 vector_index=dict(d.get("vector_index", {"type": "flat"})),
                 lexical=dict(d.get("lexical", {})),
+                store=dict(d.get("store", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"index manifest is incomplete ({exc}); {REBUILD}") from exc

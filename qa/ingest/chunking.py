@@ -80,6 +80,7 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
 _FINAL_PUNCT = tuple(".!?…:;,\"'”’)]。！？")
 _HEADING_MAX_CHARS = 100
 _HEADING_MAX_WORDS = 14
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -222,41 +223,119 @@ def _hard_wrapped(text: str, block: list[tuple[int, int, int]]) -> bool:
     return long_open >= 3 and long_open * 4 >= 3 * (len(lines) - 1)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """A heading line, or the lines of a paragraph, as the first pass finds them; `level` is 0 for a short line."""
+
+    lines: tuple[tuple[int, int, int], ...]
+    block: int
+    heading: bool = False
+    level: int = 0  # a Markdown heading's number of '#'
+
+
+def _items(text: str) -> list[_Item]:
+    """Headings and paragraphs in order. A heading here may still turn out to be text (see `paragraphs`)."""
+    items: list[_Item] = []
+    current: list[tuple[int, int, int]] = []
+    block_no = 0
+
+    def close() -> None:
+        if current:
+            items.append(_Item(tuple(current), block_no))
+            current.clear()
+
+    for block_no, block in enumerate(_blocks(text)):
+        wrapped = _hard_wrapped(text, block)
+        for i, (number, s, e) in enumerate(block):
+            line = text[s:e]
+            after = text[block[i + 1][1] : block[i + 1][2]].lstrip() if i + 1 < len(block) else ""
+            continues = bool(current) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(_ENDS_SENTENCE)
+            marked = line.lstrip().lstrip("\ufeff")
+            if marked.startswith("#") or (
+                not wrapped and is_heading(line) and not continues and not after[:1].islower()
+            ):
+                close()
+                level = len(marked) - len(marked.lstrip("#"))
+                items.append(_Item(((number, s, e),), block_no, heading=True, level=level))
+                continue
+            current.append((number, s, e))
+            if not wrapped and line.rstrip().endswith(_ENDS_SENTENCE):
+                close()
+        close()
+    return items
+
+
+def _headings_over_nothing(items: list[_Item]) -> set[int]:
+    """Indexes of the headings with nothing under them, found from the end in one pass.
+
+    A short line has nothing under it when a heading or the end comes next. A
+    Markdown heading has nothing under it when the next Markdown heading of its
+    level or above (fewer '#'), or the end, comes before any text or short line.
+    """
+    empty: set[int] = set()
+    content = None  # index of the nearest paragraph or short line below
+    marked: list[tuple[int, int]] = []  # (level, index) of Markdown headings below, nearest last, levels rising
+    for i in range(len(items) - 1, -1, -1):
+        item = items[i]
+        if not item.heading:
+            content = i
+            continue
+        if item.level == 0:
+            if i + 1 == len(items) or items[i + 1].heading:
+                empty.add(i)
+            content = i
+            continue
+        while marked and marked[-1][0] > item.level:
+            marked.pop()
+        end = marked[-1][1] if marked else len(items)
+        if content is None or content > end:
+            empty.add(i)
+        marked.append((item.level, i))
+    return empty
+
+
 def paragraphs(text: str) -> list[Paragraph]:
     """The paragraphs of a document with the heading above each.
 
     A blank line ends a paragraph; so does a line break after sentence-final
     punctuation, unless the block is hard-wrapped text. A heading is a short line
     without final punctuation (or a Markdown '#' line) that neither continues the
-    line above nor runs on into a lowercase line below.
+    line above nor runs on into a lowercase line below, and that has something
+    under it: a heading with nothing under it (a one-line note, a title alone,
+    a list without punctuation) is text, its lines in a block one paragraph.
     """
+    items = _items(text)
+    empty = _headings_over_nothing(items)
     out: list[Paragraph] = []
     heading = ""
-    current: list[tuple[int, int, int]] = []
+    run: list[tuple[int, int, int]] = []  # lines of headings over nothing, in one block, read as text
+    run_block = -1
 
-    def close() -> None:
-        if current:
-            s, e = _strip(text, current[0][1], current[-1][2])
-            if s < e:
-                out.append(Paragraph(s, e, len(out) + 1, current[0][0], heading))
-            current.clear()
+    def add(lines, first: int | None = None) -> None:
+        s, e = _strip(text, lines[0][1] if first is None else first, lines[-1][2])
+        if s < e:
+            out.append(Paragraph(s, e, len(out) + 1, lines[0][0], heading))
 
-    for block in _blocks(text):
-        wrapped = _hard_wrapped(text, block)
-        for i, (number, s, e) in enumerate(block):
-            line = text[s:e]
-            after = text[block[i + 1][1] : block[i + 1][2]].lstrip() if i + 1 < len(block) else ""
-            continues = bool(current) and not text[current[-1][1] : current[-1][2]].rstrip().endswith(_ENDS_SENTENCE)
-            if line.lstrip().lstrip("\ufeff").startswith("#") or (
-                not wrapped and is_heading(line) and not continues and not after[:1].islower()
-            ):
-                close()
-                heading = heading_text(line)
-                continue
-            current.append((number, s, e))
-            if not wrapped and line.rstrip().endswith(_ENDS_SENTENCE):
-                close()
-        close()
+    def flush() -> None:
+        if run:
+            _, s, e = run[0]
+            marker = re.match(r"[\s\ufeff]*#+", text[s:e])  # a Markdown title's text starts after its '#'
+            add(run, s + marker.end() if marker else s)
+            run.clear()
+
+    for i, item in enumerate(items):
+        if not item.heading:
+            flush()
+            add(item.lines)
+        elif i not in empty:
+            flush()
+            heading = heading_text(text[item.lines[0][1] : item.lines[0][2]])
+        elif _LETTER_OR_DIGIT.search(heading_text(text[item.lines[0][1] : item.lines[0][2]])):
+            if run and run_block != item.block:
+                flush()
+            run.append(item.lines[0])
+            run_block = item.block
+    flush()
     return out
 
 

@@ -12,29 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
+import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.ingest.formats import FORMATS, FormatError, extract, format_of
+from qa.ingest.formats import FORMATS, FormatError, ReadLimits, extract, format_of, max_bytes  # max_bytes: file limit
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = tuple(FORMATS)
-MAX_MB_DEFAULT = 50
-
-
-def max_bytes() -> int:
-    """The largest file read, from $QA_MAX_FILE_MB (default 50)."""
-    value = os.environ.get("QA_MAX_FILE_MB", str(MAX_MB_DEFAULT))
-    try:
-        mb = float(value)
-    except ValueError:
-        raise CorpusError(f"QA_MAX_FILE_MB must be a number of megabytes, got {value!r}") from None
-    return int(mb * 1024 * 1024)
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -142,6 +132,7 @@ def list_corpus(corpus_dir: str | Path) -> tuple[list[SourceFile], list[Skipped]
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
     limit = max_bytes()
+    ReadLimits.from_env()  # a bad QA_MAX_READ_SECONDS is an error here, before any file, not a skip per file
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     for path in sorted(p for p in root.rglob("*") if format_of(p.name)):
@@ -169,10 +160,19 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     except Exception as exc:  # a library failing on a damaged file: name the file, keep going
         log.exception("could not read %s", source.path)
         return Skipped(source.path, f"could not be read as {source.format} ({type(exc).__name__}: {exc})", digest)
-    if not got.text.strip():
-        reason = "no text layer (a scanned PDF?)" if source.format == "pdf" else "empty"
+    reason = no_text_reason(got.text, source.format)
+    if reason:
         return Skipped(source.path, reason, digest)
     return Document(source.path, got.text, digest, source.format, got.pages)
+
+
+def no_text_reason(text: str, fmt: str) -> str:
+    """Why a document's text gives nothing to answer from ('' when it does): blank, or no letter or digit in it."""
+    if not text.strip():
+        return "no text layer (a scanned PDF?)" if fmt == "pdf" else "empty"
+    if not _LETTER_OR_DIGIT.search(text):
+        return "no answerable text: not one letter or digit in it"
+    return ""
 
 
 def read_text(path: str | Path) -> str:

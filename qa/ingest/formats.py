@@ -1,11 +1,22 @@
-"""Turn a file's bytes into the text the index quotes from, one reader per format.
+"""Turn a file's bytes into the text the index quotes from, one reader per format, at a bounded cost.
 
 `.txt` and `.md` are their bytes decoded as UTF-8, nothing changed. The other
 formats go through maintained libraries: `.html` through inscriptis (the text
 a browser would show, scripts and styles dropped), `.pdf` through pypdf (its
-text layer, page by page) and `.docx` through python-docx (paragraphs and table
-rows). Every reader is deterministic, so the stored text of a document can be
-checked against its file at any time by reading the file again.
+text layer, page by page) and `.docx` through python-docx's element classes
+(paragraphs and table rows; `qa.ingest.docx_text`). Every reader is deterministic, so
+the stored text of a document can be checked against its file at any time by
+reading the file again.
+
+A hostile file must not cost more than a large honest one, so every reader
+works within `ReadLimits`, derived from the file-size limit: no document yields
+more text than a plain-text file may hold; a Word file may unpack to at most a
+few times the limit (checked before anything is inflated, and again while
+inflating); a PDF has at most `pdf_pages` pages; an HTML file has at most
+`html_elements` elements, nested less deep than its parser reads, and tables
+that would not lay out (padded, as inscriptis aligns them) into more text than
+the limit; and PDF and Word reading stops at `seconds`. A file over a limit
+raises `FormatError` saying which and by how much.
 
 A reader returns `Extracted(text, pages)`; `pages` holds the character offset
 where each PDF page starts (empty for the other formats). A file a reader
@@ -15,15 +26,22 @@ cannot make sense of raises `FormatError` with the reason.
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from dataclasses import dataclass
+
+from qa.errors import ConfigError, CorpusError
 
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 PAGE_BREAK = "\n\n"
+MAX_MB_DEFAULT = 50
+READ_SECONDS_DEFAULT = 120
+MB = 1024 * 1024
 
 
 class FormatError(ValueError):
-    """The file is not readable as its format says."""
+    """The file is not readable as its format says, or reading it would cost more than its limits allow."""
 
 
 @dataclass(frozen=True)
@@ -32,69 +50,166 @@ class Extracted:
     pages: tuple[int, ...] = ()
 
 
+def max_bytes() -> int:
+    """The largest file read, from $QA_MAX_FILE_MB (default 50)."""
+    value = os.environ.get("QA_MAX_FILE_MB", str(MAX_MB_DEFAULT))
+    try:
+        mb = float(value)
+    except ValueError:
+        raise CorpusError(f"QA_MAX_FILE_MB must be a number of megabytes, got {value!r}") from None
+    return int(mb * MB)
+
+
+def size_text(n: int) -> str:
+    """A byte count for people: '1.5 GB', '200 MB', '12 KB'."""
+    for unit, size in (("GB", MB * 1024), ("MB", MB), ("KB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one file may cost.
+
+    `max_bytes` is the file-size limit ($QA_MAX_FILE_MB), and also the most
+    text one document may yield; a Word file may unpack to `expansion` times
+    it; `seconds` bounds reading a PDF or Word file ($QA_MAX_READ_SECONDS);
+    `pdf_pages`, `html_elements` and `zip_members` bound the parts of a file.
+    """
+
+    max_bytes: int
+    expansion: int = 4
+    seconds: float = READ_SECONDS_DEFAULT
+    pdf_pages: int = 10_000
+    html_elements: int = 100_000
+    zip_members: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "expansion", "pdf_pages", "html_elements", "zip_members"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.seconds, (int, float)) or not self.seconds > 0:
+            raise ConfigError(f"read time limit must be a positive number of seconds, got {self.seconds!r}")
+
+    @classmethod
+    def from_env(cls) -> ReadLimits:
+        value = os.environ.get("QA_MAX_READ_SECONDS", str(READ_SECONDS_DEFAULT))
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ConfigError(f"QA_MAX_READ_SECONDS must be a number of seconds, got {value!r}") from None
+        return cls(max_bytes=max_bytes(), seconds=seconds)
+
+    @property
+    def unpacked_bytes(self) -> int:
+        """The most a compressed file may unpack to."""
+        return self.expansion * self.max_bytes
+
+    def check_text(self, chars: int) -> None:
+        if chars > self.max_bytes:
+            raise FormatError(
+                f"its text is over {size_text(self.max_bytes)}, the most a document may hold (QA_MAX_FILE_MB)"
+            )
+
+
+class Deadline:
+    """The moment a reader must give up; `check()` raises FormatError once it has passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def check(self, *_ignored) -> None:
+        if time.monotonic() > self.end:
+            raise FormatError(f"reading it took more than {self.seconds:g} s (QA_MAX_READ_SECONDS)")
+
+
 def format_of(name: str) -> str | None:
     """The format a file name stands for ('text', 'pdf', ...), or None when it is not read."""
     dot = name.rfind(".")
     return FORMATS.get(name[dot:].lower()) if dot >= 0 else None
 
 
-def _plain(data: bytes) -> Extracted:
+def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
     if b"\x00" in data[:8192]:
         raise FormatError("binary file")
+    limits.check_text(len(data))
     try:
         return Extracted(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
 
 
-def _html(data: bytes) -> Extracted:
-    from inscriptis import get_text
+def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+    from inscriptis.html_engine import Inscriptis
     from inscriptis.model.config import ParserConfig
 
+    from qa.ingest.html_layout import check_tree, html_tree
+
+    tags = data.count(b"<") - data.count(b"</")  # at least as many as the start tags
+    if tags > 2 * limits.html_elements:
+        raise FormatError(f"about {tags:,} HTML tags, more than the {limits.html_elements:,} elements read")
     try:
         markup = data.decode("utf-8")
     except UnicodeDecodeError:
         markup = data.decode("cp1252", errors="replace")
-    text = get_text(markup, ParserConfig(display_links=False, display_images=False))
+    tree = html_tree(markup)
+    if tree is None:
+        return Extracted("")
+    check_tree(tree, limits)
+    text = Inscriptis(tree, ParserConfig(display_links=False, display_images=False)).get_text()
+    limits.check_text(len(text))
     return Extracted(_tidy(text))
 
 
-def _pdf(data: bytes) -> Extracted:
+def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise FormatError("encrypted PDF")
+        _check_declared_pages(reader, limits)
+        if len(reader.pages) > limits.pdf_pages:
+            raise FormatError(f"{len(reader.pages):,} pages, more than the {limits.pdf_pages:,} read")
         pages, parts, pos = [], [], 0
         for page in reader.pages:
-            text = _tidy(page.extract_text() or "")
+            deadline.check()
+            # the visitor runs before every operator: a page too slow to read stops mid-way
+            text = _tidy(page.extract_text(visitor_operand_before=deadline.check) or "")
             pages.append(pos)
             parts.append(text)
             pos += len(text) + len(PAGE_BREAK)
+            limits.check_text(pos)
     except FormatError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except PyPdfError as exc:
+        if isinstance(exc, PdfReadError):
+            raise FormatError(f"not a readable PDF ({exc})") from exc
+        raise FormatError(f"a PDF over pypdf's limits ({type(exc).__name__}: {exc})") from exc
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise FormatError(f"not a readable PDF ({exc})") from exc
     return Extracted(PAGE_BREAK.join(parts), tuple(pages))
 
 
-def _docx(data: bytes) -> Extracted:
-    import zipfile
-
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
+def _check_declared_pages(reader, limits: ReadLimits) -> None:
+    """Refuse a PDF whose page tree declares too many pages, before pypdf walks it (50,000 pages: 7.6 s)."""
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise FormatError(f"not a readable Word document ({exc})") from exc
-    blocks = [p.text.strip() for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return Extracted("\n\n".join(b for b in blocks if b))
+        declared = reader.root_object["/Pages"]["/Count"]
+    except Exception:  # no usable count: the page list, counted next, decides
+        return
+    if isinstance(declared, int) and declared > limits.pdf_pages:
+        raise FormatError(f"{declared:,} pages, more than the {limits.pdf_pages:,} read")
+
+
+def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+    from qa.ingest.docx_text import docx_text
+
+    return Extracted(docx_text(data, limits, deadline))
 
 
 def _tidy(text: str) -> str:
@@ -106,6 +221,7 @@ def _tidy(text: str) -> str:
 READERS = {"text": _plain, "markdown": _plain, "html": _html, "pdf": _pdf, "docx": _docx}
 
 
-def extract(data: bytes, fmt: str) -> Extracted:
-    """The text of a file's bytes in format `fmt` (see FORMATS)."""
-    return READERS[fmt](data)
+def extract(data: bytes, fmt: str, limits: ReadLimits | None = None) -> Extracted:
+    """The text of a file's bytes in format `fmt` (see FORMATS), within `limits` (default: from the environment)."""
+    limits = limits or ReadLimits.from_env()
+    return READERS[fmt](data, limits, Deadline(limits.seconds))

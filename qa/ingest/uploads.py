@@ -5,24 +5,23 @@ text (it is read once here, so a broken PDF is refused instead of copied). Its
 name is cleaned: no folders, no leading dots, only letters, digits, spaces and
 `._-()`; a name already taken by another document gets " (2)", " (3)"... unless
 `replace=True`; a file whose bytes are already in the corpus is refused as a
-duplicate, naming the document it repeats. A removed document is moved to a
-`removed/` folder beside the index (never deleted), so a slip can be undone by
-moving it back.
+duplicate, naming the document it repeats. A removed document is moved to the
+removed folder beside the index (`qa.ingest.removed`: every removed version is kept,
+with a record of where it came from), so a slip can be undone with `restore`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import UploadError
-from qa.ingest.documents import list_corpus, max_bytes, sha256_bytes
+from qa.ingest.documents import list_corpus, max_bytes, no_text_reason, sha256_bytes
 from qa.ingest.formats import FORMATS, FormatError, extract, format_of
+from qa.ingest.removed import Removed, keep
 
 MAX_FILES = 100
 MAX_NAME = 120
@@ -100,8 +99,12 @@ def add_files(corpus_dir: str | Path, files: list[str | Path], *, names: list[st
             out.append(_refuse(offered, f"the same file is already in the corpus as {by_hash[digest]}"))
             continue
         try:
-            if not extract(data, fmt).text.strip():
+            text = extract(data, fmt).text
+            if not text.strip():
                 out.append(_refuse(offered, "no text in it" + (" (a scanned PDF?)" if fmt == "pdf" else "")))
+                continue
+            if no_text_reason(text, fmt):  # only punctuation or symbols: nothing a question could find
+                out.append(_refuse(offered, no_text_reason(text, fmt)))
                 continue
         except FormatError as exc:
             out.append(_refuse(offered, str(exc)))
@@ -122,8 +125,8 @@ def add_files(corpus_dir: str | Path, files: list[str | Path], *, names: list[st
     return out
 
 
-def remove_file(corpus_dir: str | Path, name: str, trash_dir: str | Path) -> Path:
-    """Move the document `name` (a path relative to the corpus) out of the corpus into `trash_dir`."""
+def remove_file(corpus_dir: str | Path, name: str, removed_dir: str | Path) -> Removed:
+    """Move the document `name` (a path relative to the corpus) out of the corpus into `removed_dir`."""
     root = Path(corpus_dir)
     rel = Path(os.path.normpath(str(name)))
     if not str(name).strip() or rel.is_absolute() or rel.parts[:1] in (("..",), (".",)):
@@ -131,8 +134,4 @@ def remove_file(corpus_dir: str | Path, name: str, trash_dir: str | Path) -> Pat
     target = root / rel
     if not (target.is_file() or target.is_symlink()):
         raise UploadError(f"no document named {name!r} in the corpus")
-    trash = Path(trash_dir)
-    trash.mkdir(parents=True, exist_ok=True)
-    dest = trash / f"{time.strftime('%Y%m%dT%H%M%S')}-{target.name}"
-    shutil.move(target, dest)
-    return dest
+    return keep(target, rel.as_posix(), Path(removed_dir))

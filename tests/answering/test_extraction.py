@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -38,7 +40,7 @@ def test_name_coverage(question, sentence, heading, expected):
 
 
 def test_weighted_coverage_weighs_by_idf(shared_bot):
-    r = shared_bot.retriever
+    r = shared_bot.retriever.idf
     q = terms("Acme kilograms")
     assert weighted_coverage(q, set(q), r) == pytest.approx(1.0)
     assert weighted_coverage(q, set(), r) == 0.0
@@ -52,8 +54,8 @@ def test_weighted_coverage_weighs_by_idf(shared_bot):
 def test_candidates_are_the_sentences_of_the_hits_best_first(shared_bot):
     query = "Who founded Acme Robotics?"
     qvec = shared_bot.embedder.encode_queries([query])[0]
-    hits = shared_bot.retriever.search(query, qvec, 3, "hybrid")
-    cands = candidates(query, qvec, hits, shared_bot.retriever)
+    found = shared_bot.retriever.retrieve(query, qvec, 3, "hybrid")
+    cands = candidates(query, found)
     assert cands
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
     places = [(c.hit.chunk.source, c.start) for c in cands]
@@ -74,8 +76,8 @@ def test_candidates_are_the_sentences_of_the_hits_best_first(shared_bot):
 )
 def test_extract_picks_the_typed_span_inside_the_best_sentence(shared_bot, question, answer):
     qvec = shared_bot.embedder.encode_queries([question])[0]
-    hits = shared_bot.retriever.search(question, qvec, 8, "hybrid")
-    got = extract(Reading.as_asked(question), qvec, hits, shared_bot.retriever)
+    found = shared_bot.retriever.retrieve(question, qvec, 8, "hybrid")
+    got = extract(Reading.as_asked(question), found)
     assert got is not None
     text = shared_bot.index.texts[got.candidate.hit.chunk.source]
     assert got.candidate.start <= got.start < got.end <= got.candidate.end
@@ -88,7 +90,8 @@ def test_extract_picks_the_typed_span_inside_the_best_sentence(shared_bot, quest
 
 def test_extract_with_no_hits_is_none(shared_bot):
     qvec = shared_bot.embedder.encode_queries(["x"])[0]
-    assert extract(Reading.as_asked("x"), qvec, [], shared_bot.retriever) is None
+    nothing = shared_bot.retriever.retrieve("x", qvec, 8, "hybrid")
+    assert extract(Reading.as_asked("x"), replace(nothing, hits=())) is None
 
 
 LONG = (
@@ -102,7 +105,7 @@ LONG = (
 
 def test_clause_window_shortens_a_long_sentence_to_the_clauses_that_answer(shared_bot):
     assert len(LONG) > MAX_ANSWER_CHARS
-    a, b = clause_window(LONG, 0, len(LONG), "harbour bridge deck concrete", shared_bot.retriever)
+    a, b = clause_window(LONG, 0, len(LONG), "harbour bridge deck concrete", shared_bot.retriever.idf)
     assert 0 <= a < b <= len(LONG)
     assert b - a <= MAX_ANSWER_CHARS
     assert "new deck of reinforced concrete" in LONG[a:b]
@@ -111,7 +114,7 @@ def test_clause_window_shortens_a_long_sentence_to_the_clauses_that_answer(share
 
 def test_clause_window_keeps_a_short_sentence_whole(shared_bot):
     text = "Short sentence, with a clause."
-    assert clause_window(text, 0, len(text), "clause", shared_bot.retriever) == (0, len(text))
+    assert clause_window(text, 0, len(text), "clause", shared_bot.retriever.idf) == (0, len(text))
 
 
 def test_a_long_sentence_answer_is_at_most_300_characters_and_verifiable(tmp_path):

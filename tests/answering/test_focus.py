@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.conversation import Turn
-from qa.answering.focus import Documents
+from qa.answering.focus import Documents, within
 
 
 @pytest.fixture(scope="module")
 def documents(shared_bot) -> Documents:
-    return Documents(shared_bot.index, shared_bot.retriever.lexical)
+    return Documents(shared_bot.store)
 
 
 def test_the_focus_is_the_document_the_conversation_talks_about(documents):
@@ -32,16 +32,22 @@ def test_no_focus_without_words_the_documents_use(documents):
     assert documents.focus([Turn("Zyxxy quorbl?", "")]) is None
 
 
-def test_a_documents_hits_are_its_own_chunks_scored_as_the_retriever_scores_them(shared_bot, documents):
+def test_within_leaves_out_the_other_documents_chunks(shared_bot):
     query = "Who led the project?"
     qvec = shared_bot.embedder.encode_queries([query])[0]
-    hits = documents.hits("notes/history.md", query, qvec, 8)
-    assert hits and {h.chunk.source for h in hits} == {"notes/history.md"}
-    assert [h.rank for h in hits] == list(range(len(hits)))
-    expected = shared_bot.retriever.search(query, qvec, 8, exclude=lambda c: c.source != "notes/history.md")
-    assert [h.chunk.id for h in hits] == [h.chunk.id for h in expected]
-    assert [h.dense for h in hits] == pytest.approx([h.dense for h in expected])
-    assert documents.hits("notes/history.md", query, qvec, 8, exclude=lambda c: True) == []
+    hits = shared_bot.retriever.search(query, qvec, 8, exclude=within("acme.txt"))
+    assert hits and {h.chunk.source for h in hits} == {"acme.txt"}
+    assert shared_bot.retriever.search(query, qvec, 8, exclude=within("acme.txt", lambda c: True)) == []
+
+
+def test_a_follow_up_falls_back_to_every_document_when_its_own_has_no_hit(shared_bot):
+    """The conversation's document may hold none of the question's words: the question is searched everywhere."""
+    from qa.answering.conversation import Reading
+
+    reading = Reading("Zyxxy?", "Who led the project?", "Who led the project?", within="nowhere.txt")
+    qvec = shared_bot.embedder.encode_queries([reading.query])[0]
+    choice = shared_bot._try(reading, qvec, None, shared_bot.settings)
+    assert choice.extract is not None and choice.extract.candidate.hit.chunk.source == "notes/history.md"
 
 
 def test_a_follow_up_is_searched_in_its_document_of_an_sq8_index(tmp_path, shared_corpus, fake_embedder):

@@ -39,7 +39,7 @@ def test_scores_are_what_they_say(shared_bot, mode):
     query = "Walker robot boxes"
     qvec = shared_bot.embedder.encode_queries([query])[0]
     hits = shared_bot.retriever.search(query, qvec, 5, mode)
-    lexical = shared_bot.retriever.bm25.get_scores(terms(query))
+    lexical = shared_bot.retriever.store.bm25.scores(terms(query))
     index = shared_bot.index
     for h in hits:
         first = index.sentence_rows[h.chunk.id]
@@ -103,8 +103,8 @@ def test_term_idf_favours_rare_terms(shared_bot):
     r = shared_bot.retriever
     (rare,) = terms("kilograms")
     (common,) = terms("Acme")
-    assert r.term_idf(rare) > r.term_idf(common) > 0
-    assert 0 < r.term_idf("qqqzzzunknown") <= r.max_idf
+    assert r.idf(rare) > r.idf(common) > 0
+    assert 0 < r.idf("qqqzzzunknown") <= r.idf.max_idf
 
 
 def test_bm25_index_covers_heading_and_title(shared_bot):

@@ -369,7 +369,7 @@ def test_loading_reads_the_build_table_not_the_segments(index_dir, monkeypatch):
     monkeypatch.setattr(load_module.json, "loads", _no_segment_json(load_module.json.loads))
     loaded = load_index(index_dir)
     bot = QA(loaded, FakeEmbedder())
-    assert bot.retriever.lexical is loaded.lexical, "the stored BM25 is used, not built again"
+    assert bot.retriever.store.bm25 is loaded.lexical, "the stored BM25 is used, not built again"
     assert "Jane Doe" in bot.answer("Who founded Acme Robotics?").text
 
 
@@ -458,7 +458,7 @@ def test_sq8_search_results_are_reranked_with_the_exact_vectors_on_disk(tmp_path
     want = np.argsort(-(exact @ query), kind="stable")[:5]
     np.testing.assert_allclose(scores, (exact @ query)[want], atol=1e-6)  # exact scores, in exact order
     assert set(got.tolist()) == set(want.tolist())
-    dense = Retriever(loaded)._dense(query, 3)
+    dense = Retriever(loaded).store.dense(query, 3)
     owners = loaded.sentence_chunks
     for chunk, score in dense.items():
         assert score == pytest.approx(float((exact[owners == chunk] @ query).max()), abs=1e-6)

@@ -47,12 +47,12 @@ def test_stored_bm25_reloaded_scores_like_a_fresh_bm25s(tmp_path):
 def test_the_retriever_uses_the_stored_bm25_and_scores_like_one_built_in_memory(index_dir):
     index = load_index(index_dir)
     stored = Retriever(index)
-    assert stored.lexical is index.lexical
+    assert stored.store.bm25 is index.lexical
     fresh = lexical.build(c.embedding_text() for c in index.chunks)
     for q in QUERIES:
-        np.testing.assert_array_equal(stored.lexical.scores(terms(q)), fresh.scores(terms(q)))
-        assert [stored.term_idf(t) for t in terms(q)] == [
-            fresh.idf(t) if fresh.idf(t) is not None else stored.max_idf / 2 for t in terms(q)
+        np.testing.assert_array_equal(stored.store.bm25.scores(terms(q)), fresh.scores(terms(q)))
+        assert [stored.idf(t) for t in terms(q)] == [
+            fresh.idf(t) if fresh.idf(t) is not None else stored.idf.max_idf / 2 for t in terms(q)
         ]
 
 
@@ -66,7 +66,7 @@ def test_a_bm25_of_another_version_is_built_again_in_memory_then_rewritten_by_th
     index = load_index(index_dir)
     assert index.lexical is None and "another version" in caplog.text
     bot = QA(index, FakeEmbedder())
-    assert bot.retriever.lexical is not None and "Jane Doe" in bot.answer("Who founded Acme Robotics?").text
+    assert bot.retriever.store.bm25 is not None and "Jane Doe" in bot.answer("Who founded Acme Robotics?").text
 
     embedder = FakeEmbedder()
     manifest = build(corpus_dir, index_dir, embedder=embedder).manifest  # `qa index`: nothing to embed

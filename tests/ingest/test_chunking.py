@@ -204,8 +204,58 @@ def test_hard_wrapped_paragraph_is_not_taken_for_headings():
     assert all(c.heading == "" for c in chunks)
 
 
-def test_a_document_of_headings_only_has_no_chunks():
-    assert chunk_document(doc("# Title\n- Section\nAnother Heading\n"), ChunkSettings()) == []
+# --- short documents: a heading with nothing under it is text ----------------------------------------
+
+
+def texts_and_headings(text: str, path: str = "doc.txt") -> list[tuple[str, str]]:
+    return [(c.text, c.heading) for c in chunk_document(doc(text, path), ChunkSettings())]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The wifi password is hunter2\n", [("The wifi password is hunter2", "")]),  # a one-line note
+        ("Quarterly Planning Meeting", [("Quarterly Planning Meeting", "")]),  # a title alone
+        ("# Release notes\n", [("Release notes", "")]),  # a Markdown title alone: its text, not its '#'
+        ("Shopping list\n- Milk\n- Eggs\n- Bread\n", [("Shopping list\n- Milk\n- Eggs\n- Bread", "")]),
+        ("Door code\r\n4711\r\n", [("4711", "Door code")]),  # a line with no letter is no heading: text under one
+    ],
+)
+def test_a_short_document_is_text_not_a_heading(text, expected):
+    assert texts_and_headings(text) == expected
+
+
+def test_a_document_of_headings_only_keeps_the_one_with_something_under_it():
+    """'# Title' has the rest under it; the short lines under it have nothing under them, so they are text."""
+    assert texts_and_headings("# Title\n- Section\nAnother Heading\n", "a.md") == [
+        ("- Section\nAnother Heading", "Title")
+    ]
+
+
+def test_headings_over_nothing_in_the_middle_are_text_and_the_last_heads_what_follows():
+    text = (
+        "REPORT TITLE\nSubtitle line\n\nBody text here.\n\n"
+        "Packing list\n- passport\n- charger\n\nFlight\nIt leaves at 9.\n"
+    )
+    assert texts_and_headings(text) == [
+        ("REPORT TITLE", ""),
+        ("Body text here.", "Subtitle line"),
+        ("Packing list\n- passport\n- charger", "Subtitle line"),
+        ("It leaves at 9.", "Flight"),
+    ]
+
+
+def test_markdown_headings_with_sections_under_them_stay_headings():
+    text = "# Project\n\n## Install\n\nRun the installer first.\n\n## Empty section\n\n# Usage\n\nCall it.\n"
+    assert texts_and_headings(text, "a.md") == [
+        ("Run the installer first.", "Install"),
+        ("Empty section", "Install"),
+        ("Call it.", "Usage"),
+    ]
+
+
+def test_decorative_marks_with_no_letter_or_digit_are_still_dropped():
+    assert texts_and_headings("Some text.\n\n####\n", "a.md") == [("Some text.", "")]
 
 
 # --- windows ----------------------------------------------------------------------------------------
@@ -379,6 +429,27 @@ def test_chunks_always_slice_back_to_their_text(truth, max_chars, overlap):
 
 _PIECES = [*"abcXYZ .,!?:;—–-#*•“”‘’\"'()0123456789\r\n\t🚀é", "\r\n", "\n\n", "Co., Ltd.", "U.S.", "Dr.", "The"]
 _ANY_TEXT = st.lists(st.sampled_from(_PIECES), max_size=200).map("".join)
+
+
+_LINE_PIECES = [*"abcXYZ .,!?:;—-*•“”()0123456789\t🚀é", "Co., Ltd.", "U.S.", "The", "the", "- "]
+_PLAIN_LINES = st.lists(st.lists(st.sampled_from(_LINE_PIECES), max_size=12).map("".join), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_PLAIN_LINES, newline=st.sampled_from(["\n", "\r\n", "\n\n"]))
+def test_no_line_of_plain_text_is_lost(lines, newline):
+    """Every line with a letter or digit is in a chunk, or is the heading of the chunk right below it."""
+    text = newline.join(lines) + newline
+    chunks = chunk_document(doc(text), ChunkSettings(max_chars=100, overlap_sentences=0))
+    pos = 0
+    for line in lines:
+        start, pos = text.index(line, pos), text.index(line, pos) + len(line)
+        if not any(ch.isalnum() for ch in line) or not line.strip():
+            continue
+        first = start + len(line) - len(line.lstrip())
+        inside = any(c.start <= first < c.end for c in chunks)
+        below = [c for c in chunks if c.start >= pos]
+        assert inside or (below and below[0].heading == heading_text(line)), f"{line!r} lost from {text!r}"
 
 
 @settings(max_examples=200, deadline=None)

@@ -204,3 +204,12 @@ def test_a_file_changed_in_the_last_seconds_is_always_read(tmp_path, monkeypatch
     documents.sha256_file(path)
     documents.sha256_file(path)
     assert opened == ["a.txt", "a.txt"], "timestamps this fresh may hide a second write"
+
+
+def test_a_bad_read_time_limit_is_an_error_before_any_file_is_read(tmp_path, monkeypatch):
+    from qa.errors import ConfigError
+
+    root = write_corpus(tmp_path / "c", {"a.txt": "Text."})
+    monkeypatch.setenv("QA_MAX_READ_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="QA_MAX_READ_SECONDS must be a number of seconds, got 'soon'"):
+        scan_corpus(root)

@@ -119,3 +119,59 @@ def test_a_file_that_vanishes_after_listing_is_skipped_by_name(tmp_path):
 def test_format_error_is_a_value_error():
     with pytest.raises(FormatError, match="binary"):
         extract(b"\x00\x01\x02", "text")
+
+
+def test_the_bounded_word_reader_gives_python_docx_s_own_text():
+    """Runs, tabs, breaks, hyperlinks, merged and nested table cells: the same text as docx.Document() reads."""
+    import io
+
+    import docx
+    from docx.enum.text import WD_BREAK
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    d.add_heading("Annual report", 0)
+    p = d.add_paragraph("Revenue\tgrew ")
+    p.add_run("12 percent").bold = True
+    p.add_run().add_break(WD_BREAK.LINE)
+    p.add_run("in the third quarter.")
+    d.add_paragraph("")
+    link = (
+        '<w:hyperlink xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" w:anchor="x">'
+        "<w:r><w:t>the linked words</w:t></w:r></w:hyperlink>"
+    )
+    d.add_paragraph("See ")._p.append(parse_xml(link))
+    t = d.add_table(rows=4, cols=3)
+    for r in range(4):
+        for c in range(3):
+            t.cell(r, c).text = f"r{r}c{c}"
+    t.cell(0, 0).merge(t.cell(0, 1))
+    t.cell(1, 2).merge(t.cell(3, 2))
+    t.cell(2, 0).add_paragraph("second line")
+    inner = t.cell(3, 0).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "inner a", "inner b"
+    d.add_paragraph("After the table.")
+    buf = io.BytesIO()
+    d.save(buf)
+    data = buf.getvalue()
+
+    whole = docx.Document(io.BytesIO(data))
+    blocks = [p.text.strip() for p in whole.paragraphs]
+    blocks += [" | ".join(c.text.strip() for c in row.cells) for t in whole.tables for row in t.rows]
+    expected = "\n\n".join(b for b in blocks if b)
+    assert extract(data, "docx").text == expected
+    assert "See the linked words" in expected and "r1c2\nr2c2\nr3c2" in expected
+
+
+def test_read_limits_check_their_settings(monkeypatch):
+    from qa.errors import ConfigError
+    from qa.ingest.formats import ReadLimits
+
+    with pytest.raises(ConfigError, match="expansion must be a positive integer, got 0"):
+        ReadLimits(max_bytes=1, expansion=0)
+    monkeypatch.setenv("QA_MAX_READ_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="QA_MAX_READ_SECONDS must be a number of seconds, got 'soon'"):
+        ReadLimits.from_env()
+    monkeypatch.setenv("QA_MAX_READ_SECONDS", "-1")
+    with pytest.raises(ConfigError, match=r"read time limit must be a positive number of seconds, got -1\.0"):
+        ReadLimits.from_env()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
-from qa.api import QA, add, remove
+from qa.api import QA, add, remove, removed, restore
 from qa.errors import UploadError
 from qa.index import load_index
+from qa.ingest.removed import entry_name
 from qa.ingest.uploads import MAX_FILES, add_files, clean_name, remove_file
 from tests.conftest import FakeEmbedder, assert_verifiable, make_docx, make_pdf, write_corpus
 
@@ -113,9 +117,10 @@ def test_remove_refuses_names_outside_or_not_in_the_corpus(tmp_path, name):
 
 def test_remove_moves_the_file_to_the_trash(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Here.", "sub/b.txt": "There."})
-    dest = remove_file(corpus, "sub/b.txt", tmp_path / "trash")
+    entry = remove_file(corpus, "sub/b.txt", tmp_path / "trash")
     assert not (corpus / "sub" / "b.txt").exists()
-    assert dest.parent == tmp_path / "trash" and dest.read_text() == "There."
+    assert (tmp_path / "trash" / entry.name).read_text() == "There."
+    assert (entry.path, entry.size) == ("sub/b.txt", 6) and entry.removed_at
 
 
 def test_add_and_remove_update_the_index(tmp_path, index_dir, corpus_dir):
@@ -127,10 +132,10 @@ def test_add_and_remove_update_the_index(tmp_path, index_dir, corpus_dir):
     assert answer.found and answer.source == "memo.docx" and "1998" in answer.text
     assert_verifiable(answer, corpus_dir)
 
-    report = remove(["memo.docx"], corpus_dir, index_dir, embedder=FakeEmbedder())
+    _, report = remove(["memo.docx"], corpus_dir, index_dir, embedder=FakeEmbedder())
     assert report.removed == ("memo.docx",)
     assert "memo.docx" not in load_index(index_dir).texts
-    assert [p.name.endswith("-memo.docx") for p in (index_dir / "removed").iterdir()] == [True]
+    assert [e.path for e in removed(index_dir)] == ["memo.docx"]
     QA.load(index_dir, embedder=FakeEmbedder(), on_stale="error")  # fresh: not stale
 
 
@@ -139,3 +144,97 @@ def test_add_of_only_refused_files_leaves_the_index_alone(tmp_path, index_dir, c
     added, report = add(_files(tmp_path, {"x.exe": "MZ"}), corpus_dir, index_dir, embedder=FakeEmbedder())
     assert report is None and added[0].status == "refused"
     assert (index_dir / "manifest.json").read_bytes() == before
+
+
+def test_same_named_documents_removed_together_are_both_kept(tmp_path, index_dir, corpus_dir):
+    """corpus/a/notes.txt and corpus/b/notes.txt removed in one go: both versions kept, each restorable."""
+    write_corpus(corpus_dir, {"a/notes.txt": "Alpha notes: the depot opened in 1998.", "b/notes.txt": "Beta notes."})
+    QA.load(index_dir, corpus=corpus_dir, embedder=FakeEmbedder())
+    kept, report = remove(["a/notes.txt", "b/notes.txt"], corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert report.removed == ("a/notes.txt", "b/notes.txt")
+    assert len({e.name for e in kept}) == 2
+    by_path = {e.path: (index_dir / "removed" / e.name).read_bytes() for e in removed(index_dir)}
+    assert by_path == {"a/notes.txt": b"Alpha notes: the depot opened in 1998.", "b/notes.txt": b"Beta notes."}
+    record = json.loads((index_dir / "removed" / f"{kept[0].name}.json").read_text())
+    assert record["path"] == "a/notes.txt" and record["sha256"] == kept[0].sha256 and record["removed_at"]
+
+
+def test_the_same_document_removed_twice_within_a_second_keeps_both_versions(tmp_path, index_dir, corpus_dir):
+    removed_dir = index_dir / "removed"
+    start = time.monotonic()
+    write_corpus(corpus_dir, {"notes.txt": "First version."})
+    first = remove_file(corpus_dir, "notes.txt", removed_dir)
+    write_corpus(corpus_dir, {"notes.txt": "Second version."})  # re-added, changed, removed again at once
+    second = remove_file(corpus_dir, "notes.txt", removed_dir)
+    write_corpus(corpus_dir, {"notes.txt": "First version."})  # the first bytes again: one entry, nothing lost
+    third = remove_file(corpus_dir, "notes.txt", removed_dir)
+    assert time.monotonic() - start < 1.0
+    assert first.name != second.name and third.name == first.name
+    kept = {(removed_dir / e.name).read_bytes() for e in removed(index_dir)}
+    assert kept == {b"First version.", b"Second version."}
+
+
+def test_restore_brings_the_exact_bytes_back_and_the_document_answers_again(tmp_path, index_dir, corpus_dir):
+    data = make_docx(["The depot in Ghent opened in 1998."])
+    write_corpus(corpus_dir, {"sub/memo.docx": data})
+    bot = QA.load(index_dir, corpus=corpus_dir, embedder=FakeEmbedder())
+    assert bot.answer("When did the depot in Ghent open?").source == "sub/memo.docx"
+    (entry,), _ = remove(["sub/memo.docx"], corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert (
+        QA.load(index_dir, embedder=FakeEmbedder(), on_stale="error").answer("When did the depot in Ghent open?").source
+        != "sub/memo.docx"
+    )
+
+    (back,), report = restore(entry.name, corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert (back.path, back.original) == ("sub/memo.docx", "sub/memo.docx") and report.added == ("sub/memo.docx",)
+    assert (corpus_dir / "sub" / "memo.docx").read_bytes() == data
+    assert removed(index_dir) == []
+    answer = QA.load(index_dir, embedder=FakeEmbedder(), on_stale="error").answer("When did the depot in Ghent open?")
+    assert answer.found and answer.source == "sub/memo.docx" and "1998" in answer.text
+    assert_verifiable(answer, corpus_dir)
+
+
+def test_restore_by_path_takes_the_latest_version_and_a_free_name_when_taken(tmp_path, index_dir, corpus_dir):
+    removed_dir = index_dir / "removed"
+    write_corpus(corpus_dir, {"notes.txt": "Old notes."})
+    remove_file(corpus_dir, "notes.txt", removed_dir)
+    write_corpus(corpus_dir, {"notes.txt": "Newer notes."})
+    remove_file(corpus_dir, "notes.txt", removed_dir)
+    write_corpus(corpus_dir, {"notes.txt": "Notes written since."})
+    (back,), _ = restore("notes.txt", corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert back.path == "notes (2).txt" and (corpus_dir / "notes (2).txt").read_text() == "Newer notes."
+    assert (corpus_dir / "notes.txt").read_text() == "Notes written since."
+    with pytest.raises(UploadError, match=r"nothing removed is called 'nope\.txt'"):
+        restore("nope.txt", corpus_dir, index_dir, embedder=FakeEmbedder())
+
+
+def test_restore_refuses_bytes_already_in_the_corpus_and_a_damaged_copy(tmp_path, index_dir, corpus_dir):
+    removed_dir = index_dir / "removed"
+    write_corpus(corpus_dir, {"x.txt": "Same bytes.", "y.txt": "Other."})
+    entry = remove_file(corpus_dir, "x.txt", removed_dir)
+    write_corpus(corpus_dir, {"copy.txt": "Same bytes."})
+    with pytest.raises(UploadError, match=r"in the corpus already, as copy\.txt"):
+        restore(entry.name, corpus_dir, index_dir, embedder=FakeEmbedder())
+    (removed_dir / entry.name).write_text("Tampered.")
+    with pytest.raises(UploadError, match="damaged"):
+        restore(entry.name, corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert [e.name for e in removed(index_dir)] == [entry.name]  # still there to look at
+
+
+def test_entries_of_earlier_versions_are_listed_and_restored(tmp_path, index_dir, corpus_dir):
+    removed_dir = index_dir / "removed"
+    removed_dir.mkdir()
+    (removed_dir / "20240101T120000-old.txt").write_text("Removed by an earlier version.")
+    (entry,) = removed(index_dir)
+    assert (entry.path, entry.removed_at) == ("old.txt", "2024-01-01T12:00:00")
+    (back,), _ = restore(entry.name, corpus_dir, index_dir, embedder=FakeEmbedder())
+    assert (corpus_dir / back.path).read_text() == "Removed by an earlier version."
+
+
+def test_entry_names_are_unique_and_short_for_long_paths():
+    digest = "ab" * 32
+    deep = "/".join(["folder"] * 60) + "/notes.txt"
+    assert entry_name(digest, "a/notes.txt") != entry_name(digest, "b/notes.txt")
+    assert entry_name(digest, "a/notes.txt") == "abababababababab-a%2Fnotes.txt"
+    assert len(entry_name(digest, deep).encode()) < 240 and entry_name(digest, deep).endswith("notes.txt")
+    assert entry_name(digest, deep) != entry_name(digest, deep.replace("folder", "Folder", 1))
