@@ -21,10 +21,10 @@ from qa.answering.conversation import Reading, Resolver, Turn, readings, turns, 
 from qa.answering.conversation_model import ConversationModel, ReadingFeatures, reading_features
 from qa.answering.extraction import Extract, extract
 from qa.answering.fitted import default_reader, load_calibration, load_conversation_model, load_ranker
-from qa.answering.focus import Documents, Focus, within
+from qa.answering.focus import Documents, Focus
 from qa.answering.ranking import Ranker
 from qa.answering.reading import Reader
-from qa.answering.retrieval import Retriever
+from qa.answering.retrieval import Retrieved, Retriever
 from qa.answering.translation import Glossary, default_glossary, has_han
 from qa.answers import Answer, Quote
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
@@ -449,10 +449,13 @@ class QA:
 
     def _try(self, reading: Reading, qvec, exclude, settings: AnswerSettings) -> Choice:
         k, mode = settings.candidates, settings.retriever
-        found = None
+        hits = []
         if reading.within is not None:  # the conversation's document only (all of them when it has no hit)
-            found = self.retriever.retrieve(reading.query, qvec, k, mode, exclude=within(reading.within, exclude))
-        if found is None or not found.hits:
+            hits = self._conversation_documents().search(reading.within, reading.query, qvec, k, mode, exclude)
+        if hits:
+            texts = self.store.document_texts([reading.within])
+            found = Retrieved(tuple(hits), texts, self.retriever.idf)
+        else:
             found = self.retriever.retrieve(reading.query, qvec, k, mode, exclude=exclude)
         got = extract(reading, found, self.reader, settings.read_sentences, self.ranker)
         return Choice(reading, got, self.calibration.confidence(got.features) if got is not None else 0.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.conversation import Turn
-from qa.answering.focus import Documents, within
+from qa.answering.focus import Documents
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +32,18 @@ def test_no_focus_without_words_the_documents_use(documents):
     assert documents.focus([Turn("Zyxxy quorbl?", "")]) is None
 
 
-def test_within_leaves_out_the_other_documents_chunks(shared_bot):
+def test_a_documents_search_keeps_to_its_chunks_scored_as_the_retriever_scores_them(shared_bot, documents):
     query = "Who led the project?"
     qvec = shared_bot.embedder.encode_queries([query])[0]
-    hits = shared_bot.retriever.search(query, qvec, 8, exclude=within("acme.txt"))
-    assert hits and {h.chunk.source for h in hits} == {"acme.txt"}
-    assert shared_bot.retriever.search(query, qvec, 8, exclude=within("acme.txt", lambda c: True)) == []
+    hits = documents.search("notes/history.md", query, qvec, 8)
+    assert hits and {h.chunk.source for h in hits} == {"notes/history.md"}
+    assert [h.rank for h in hits] == list(range(len(hits)))
+    everywhere = {h.chunk.id: h for h in shared_bot.retriever.search(query, qvec, 20)}
+    for h in hits:
+        assert h.dense == pytest.approx(everywhere[h.chunk.id].dense)
+        assert h.sentences == pytest.approx(everywhere[h.chunk.id].sentences)
+    assert documents.search("notes/history.md", query, qvec, 8, exclude=lambda c: True) == []
+    assert documents.search("nowhere.txt", query, qvec, 8) == []
 
 
 def test_a_follow_up_falls_back_to_every_document_when_its_own_has_no_hit(shared_bot):
