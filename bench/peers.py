@@ -23,12 +23,15 @@ Questions: eval/bundled_questions.jsonl without the "zh" ones, question text onl
 index and answers one question (median of --repeat); peak RSS = the largest ru_maxrss seen.
 Ratios are project / peer (below 1: the project is faster or smaller).
 
-Prints a table and writes bench/results/peers.json.
+Runs on a temporary copy of the bundled article (its own corpus and index folders). Prints
+the CPU (bench/run.py does too: absolute times hold for that CPU only), a table and the
+ratios, and writes bench/results/peers.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -45,6 +48,45 @@ QA_BIN = str(Path(PYTHON).with_name("qa"))
 RESULTS = ROOT / "bench" / "results" / "peers.json"
 QUESTION = "Which company launched Pangu Chat?"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def cpu_info() -> dict:
+    """The CPU the figures belong to: model, cores, the SIMD features that pick onnxruntime's int8 kernel,
+    and which kernel it takes (qa.int8.sums_exactly: exact u8 x s8 sums with VNNI or AMX; saturating
+    16-bit pairs on AVX2 alone, where the span reader runs its u8 form)."""
+    info: dict = {"model": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0))}
+    flags: set[str] = set()
+    with contextlib.suppress(OSError, StopIteration):
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        info["model"] = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+        flags = set(next(line.split(":", 1)[1].split() for line in lines if line.startswith("flags")))
+    info |= {
+        "avx2": "avx2" in flags,
+        "avx512": "avx512f" in flags,
+        "vnni": bool({"avx512_vnni", "avx_vnni"} & flags),
+        "amx": "amx_int8" in flags,
+    }
+    probe = subprocess.run(
+        [PYTHON, "-c", "from qa.int8 import sums_exactly; print(sums_exactly())"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    info["int8_sums_exact"] = probe.stdout.strip().splitlines()[-1:] == ["True"]
+    return info
+
+
+def describe_cpu(cpu: dict) -> str:
+    def yes(key: str) -> str:
+        return "yes" if cpu.get(key) else "no"
+
+    kernel = "exact (VNNI/AMX)" if cpu.get("int8_sums_exact") else "16-bit saturating pairs (reader runs u8 weights)"
+    return (
+        f"CPU: {cpu['model']}, {cpu['cores']} cores; AVX2 {yes('avx2')}, AVX-512 {yes('avx512')}, "
+        f"VNNI {yes('vnni')}, AMX {yes('amx')}; onnxruntime u8 x s8 products: {kernel}"
+    )
+
 
 # --- worker snippets: each prints one JSON line last; {work} is a folder shared by one pipeline's runs
 
@@ -203,11 +245,21 @@ def main() -> int:
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    import shutil
+
     from qa.evaluation import load_questions
     from qa.index import load_index
 
+    cpu = cpu_info()
+    print(describe_cpu(cpu), flush=True)
+    place = Path(tempfile.mkdtemp(prefix="peers-data-"))
+    (place / "corpus").mkdir()
+    shutil.copy2(ROOT / "corpus" / "china-large-model-industry.txt", place / "corpus")
+    ENV.update(QA_CORPUS=str(place / "corpus"), QA_INDEX=str(place / "index"))  # the bundled article alone
+    if args.corpus == str(ROOT / "corpus"):
+        args.corpus = str(place / "corpus")
     subprocess.run([QA_BIN, "ask", QUESTION], capture_output=True, cwd=ROOT, check=True, env=ENV)  # index + ONNX
-    chunks = [c.text for c in load_index(ROOT / "index").chunks]
+    chunks = [c.text for c in load_index(place / "index").chunks]
     questions = [q["question"] for q in load_questions(ROOT / "eval" / "bundled_questions.jsonl") if q["type"] != "zh"]
     work = tempfile.mkdtemp(prefix="peers-")
     Path(work, "chunks.json").write_text(json.dumps(chunks), "utf-8")
@@ -256,6 +308,7 @@ def main() -> int:
             "build": round(build_s(p) / build_s(r), 2),
         }
     report = {
+        "cpu": cpu,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
         "chunks": len(chunks),
@@ -268,7 +321,8 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
 
-    print(f"\n{report['machine']}, {report['date']}; {len(chunks)} chunks, {len(questions)} questions x {args.repeat}")
+    print(f"\n{describe_cpu(cpu)}")
+    print(f"{report['machine']}, {report['date']}; {len(chunks)} chunks, {len(questions)} questions x {args.repeat}")
     head = f"{'pipeline':<10} {'build s':>8} {'warm p50 ms':>12} {'warm p95 ms':>12} {'cold s':>7} {'cold RSS MB':>12}"
     print(head)
     for name, r in rows.items():

@@ -1,24 +1,38 @@
-"""Speed and memory of the chatbot on this machine. Not part of the tests.
+"""Speed and memory of the chatbot on this machine, as ratios to the textbook pipeline run alongside. Not a test.
 
     .venv/bin/python bench/run.py [--repeat 5] [--squad ../shared/data/squad-v1.1-dev-articles-00-23.json]
     .venv/bin/python bench/run.py --only gradio     # one group of rows: cold, warm, gradio or build
 
-Prints a table and writes bench/results/latest.json (or latest-<group>.json with
---only). Every row is measured in this run; cold starts are fresh processes
-(median of --repeat), warm latency is the median / p95 over the bundled question
-set through the Python API, once as the machine is and once with a busy-loop
-process pinned to the last core (the query path runs one ONNX thread, so a second
-busy core should barely move it), and through the running chat: the app started
-on a free loopback port, one gradio_client asking the bundled questions one after
-another on `/chat` (after a warm-up), then stopped.
+Prints the CPU (model, cores, AVX2 / AVX-512 / VNNI / AMX, and which int8 kernel
+onnxruntime takes: qa/int8.py), a table and the targets, and writes
+bench/results/latest.json (or latest-<group>.json with --only). Everything runs
+on a temporary copy of the bundled article (its own corpus and index folders, so
+your corpus/ and index/ are neither measured nor touched).
+
+Every row is measured in this run, and so is the textbook pipeline
+(bench/peers.py: sentence-transformers `encode` + `faiss.IndexFlatIP`, retrieval
+only, torch's default threads) on the same chunks and the same English
+questions: each row's `x_textbook` is its time over the textbook's (warm p50 or
+cold start), which holds from one CPU to another where absolute times do not.
+Cold starts are fresh processes (median of --repeat); warm latency is the median
+/ p95 over the bundled questions through the Python API, once as the machine is
+and once with a busy-loop process pinned to the last core, and through the
+running chat (the app on a free loopback port, one gradio_client asking on
+`/chat` after a warm-up).
+
+Targets (issue 15), same run, same questions: warm full answer p50 <= 0.5 x the
+textbook's retrieval p50; cold `qa ask` <= 1.0 s and <= 0.25 x the textbook's
+cold start.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -32,12 +46,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 QA_BIN = str(Path(PYTHON).with_name("qa"))
 QUESTION = "Which company launched Pangu Chat?"
+BUNDLED = "china-large-model-industry.txt"
+WORK = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+CORPUS, INDEX = WORK / "corpus", WORK / "index"
+ENV = {**os.environ, "QA_CORPUS": str(CORPUS), "QA_INDEX": str(INDEX)}  # the bundled article alone
+TARGET_WARM, TARGET_COLD_S, TARGET_COLD = 0.5, 1.0, 0.25
 
 
 def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Seconds, peak RSS (MB) and standard output of one fresh process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    proc = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
@@ -47,7 +66,7 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
 
 
 def cold(cmd: list[str], repeat: int, **env_extra) -> dict:
-    env = {**os.environ, **env_extra}
+    env = {**ENV, **env_extra}
     runs = [_timed(cmd, env) for _ in range(repeat)]
     return {"median_s": round(statistics.median(r[0] for r in runs), 3), "peak_rss_mb": round(max(r[1] for r in runs))}
 
@@ -93,7 +112,7 @@ lat.sort()
 print(json.dumps({{"questions": len(lat), "p50_ms": round(1000 * statistics.median(lat), 2),
                   "p95_ms": round(1000 * lat[int(0.95 * len(lat))], 2)}}))
 """
-    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=ENV).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -144,7 +163,11 @@ def warm_gradio(requests: int = 50, warmup: int = 5) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = subprocess.Popen(
-        [PYTHON, "-m", "ui.app", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [PYTHON, "-m", "ui.app", "--port", str(port)],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         t0 = time.perf_counter()
@@ -191,7 +214,7 @@ words = sum(len(d.text.split()) for d in docs)
 c = getattr(m, "manifest", m).counts  # build() returns a SyncReport (or, before, the Manifest)
 print(json.dumps({{"chunks": c["chunks"], "sentences": c["sentences"], "words": words, "seconds": round(s, 2)}}))
 """
-        _, rss, out = _timed([PYTHON, "-c", code], {**os.environ, **env_extra})
+        _, rss, out = _timed([PYTHON, "-c", code], {**ENV, **env_extra})
     r = json.loads(out.strip().splitlines()[-1])
     r["chunks_per_s"] = round(r["chunks"] / r["seconds"], 1)
     r["words_per_s"] = round(r["words"] / r["seconds"])
@@ -200,7 +223,65 @@ print(json.dumps({{"chunks": c["chunks"], "sentences": c["sentences"], "words": 
     return r
 
 
+def textbook(repeat: int) -> dict:
+    """The textbook pipeline in this run (bench/peers.py), on the bundled chunks and the same English questions."""
+    from peers import TEXTBOOK_COLD, TEXTBOOK_WARM
+    from peers import cold as peer_cold
+    from peers import warm as peer_warm
+
+    from qa.evaluation import load_questions
+    from qa.index import load_index
+
+    work = tempfile.mkdtemp(prefix="textbook-", dir=WORK)
+    questions = load_questions(ROOT / "eval" / "bundled_questions.jsonl")
+    Path(work, "chunks.json").write_text(json.dumps([c.text for c in load_index(INDEX).chunks]), "utf-8")
+    Path(work, "questions.json").write_text(
+        json.dumps([q["question"] for q in questions if not q["type"].startswith("zh")]), "utf-8"
+    )
+    warm_row = peer_warm(PYTHON, TEXTBOOK_WARM, work, max(1, repeat // 2))
+    one_thread = peer_warm(PYTHON, ONE_THREAD + TEXTBOOK_WARM, work, max(1, repeat // 2))
+    cold_row = peer_cold([PYTHON, "-c", TEXTBOOK_COLD.format(work=work, question=QUESTION)], repeat)
+    return {"warm": warm_row, "warm_1t": one_thread, "cold": {k: v for k, v in cold_row.items() if k != "top1"}}
+
+
+# The textbook again on one torch thread, as the chatbot runs: on a busy machine torch's default threads fight
+# over the cores and its time balloons; this row shows how much of a ratio that is.
+ONE_THREAD = "import torch\ntorch.set_num_threads(1)\n"
+
+
+def with_ratios(rows: dict, peer: dict) -> None:
+    """Each row's time over the textbook's: warm p50 over its warm p50, a cold start over its cold start."""
+    for row in rows.values():
+        if "p50_ms" in row:
+            row["x_textbook"] = round(row["p50_ms"] / peer["warm"]["p50_ms"], 2)
+            row["x_textbook_1_thread"] = round(row["p50_ms"] / peer["warm_1t"]["p50_ms"], 2)
+        elif "median_s" in row:
+            row["x_textbook"] = round(row["median_s"] / peer["cold"]["median_s"], 2)
+
+
+def targets(rows: dict) -> list[str]:
+    """The issue's targets, met or not, for the rows this run measured."""
+    lines = []
+    answer, ask = rows.get("warm answer, bundled corpus"), rows.get("cold qa ask (ONNX query path)")
+    if answer:
+        x = answer["x_textbook"]
+        met = _met(x <= TARGET_WARM)
+        lines.append(f"warm full answer p50 {x} x the textbook's retrieval p50 (target <= {TARGET_WARM}): {met}")
+        lines.append(f"  (and {answer['x_textbook_1_thread']} x the textbook's on one torch thread)")
+    if ask:
+        s, x = ask["median_s"], ask["x_textbook"]
+        lines.append(f"cold qa ask {s} s (target <= {TARGET_COLD_S} s): {_met(s <= TARGET_COLD_S)}")
+        lines.append(f"cold qa ask {x} x the textbook's cold start (target <= {TARGET_COLD}): {_met(x <= TARGET_COLD)}")
+    return lines
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
 def main() -> int:
+    from peers import cpu_info, describe_cpu
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--squad", default=None, help="also time building the index of a SQuAD file's articles")
@@ -208,8 +289,17 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=50, help="requests for the gradio_client row")
     args = ap.parse_args()
     groups = [args.only] if args.only else list(GROUPS)
+    cpu = cpu_info()
+    print(describe_cpu(cpu), flush=True)
+    CORPUS.mkdir(parents=True)
+    shutil.copy2(ROOT / "corpus" / BUNDLED, CORPUS / BUNDLED)
+    subprocess.run([QA_BIN, "ask", QUESTION], capture_output=True, cwd=ROOT, check=True, env=ENV)  # export, index
     rows: dict[str, dict] = {}
-    subprocess.run([QA_BIN, "ask", QUESTION], capture_output=True, cwd=ROOT, check=True)  # make the ONNX export
+    peer = textbook(args.repeat) if {"cold", "warm", "gradio"} & set(groups) else None
+    if peer:
+        rows["textbook: sentence-transformers encode + faiss IndexFlatIP, retrieval only, warm"] = peer["warm"]
+        rows["textbook, the same on one torch thread"] = peer["warm_1t"]
+        rows["textbook: cold start (import, load model and index, one query)"] = peer["cold"]
     if "cold" in groups:
         cold_rows(rows, args.repeat)
     if "warm" in groups:
@@ -225,20 +315,28 @@ def main() -> int:
         rows["warm answer through the chat (gradio_client, /chat), bundled corpus"] = warm_gradio(args.requests)
     if "build" in groups:
         build_rows(rows, args.squad)
+    if peer:
+        with_ratios(rows, peer)
     report = {
+        "cpu": cpu,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
         "load_avg_1min_at_end": round(os.getloadavg()[0], 2),  # the machine may be shared
         "rows": rows,
+        "targets": targets(rows),
     }
-    print(f"\n{report['machine']}, {report['date']}")
+    print(f"\n{describe_cpu(cpu)}\n{report['machine']}, {report['date']}, load {report['load_avg_1min_at_end']}")
     width = max(map(len, rows))
     for name, row in rows.items():
         print(f"{name:<{width}}  " + "  ".join(f"{k}={v}" for k, v in row.items() if k != "corpus"))
+    for line in report["targets"]:
+        print(line)
     out = ROOT / "bench" / "results" / (f"latest-{args.only}.json" if args.only else "latest.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(f"\nwritten: {out}")
+    with contextlib.suppress(OSError):
+        shutil.rmtree(WORK)
     return 0
 
 
@@ -247,11 +345,10 @@ GROUPS = ("cold", "warm", "gradio", "build")
 
 def cold_rows(rows: dict, repeat: int) -> None:
     rows["cold qa ask (ONNX query path)"] = cold([QA_BIN, "ask", QUESTION, "--top-k", "1"], repeat)
-    # Without the ONNX path the default is the full-precision model: its own index, in a temporary folder
-    # (the committed index/ holds the int8 model's vectors and must not be rebuilt by a benchmark).
-    st_index = Path(tempfile.mkdtemp()) / "index"
-    st_env = {**os.environ, "QA_ONNX": "0"}
-    make = [QA_BIN, "index", "--index", str(st_index), "--corpus", str(ROOT / "corpus")]
+    # Without the ONNX path the default is the full-precision model: its own index, in a folder of its own.
+    st_index = WORK / "index-full-precision"
+    st_env = {**ENV, "QA_ONNX": "0"}
+    make = [QA_BIN, "index", "--index", str(st_index), "--corpus", str(CORPUS)]
     subprocess.run(make, env=st_env, check=True, capture_output=True)
     rows["cold qa ask (sentence-transformers, QA_ONNX=0)"] = cold(
         [QA_BIN, "ask", QUESTION, "--top-k", "1", "--index", str(st_index)], repeat, QA_ONNX="0"
@@ -262,11 +359,11 @@ def cold_rows(rows: dict, repeat: int) -> None:
 
 
 def build_rows(rows: dict, squad: str | None) -> None:
-    rows["build, bundled corpus"] = build(ROOT / "corpus", "bundled")
+    rows["build, bundled corpus"] = build(CORPUS, "bundled")
     if squad:
         from qa.evaluation import squad_corpus
 
-        corpus = Path(tempfile.mkdtemp()) / "corpus"
+        corpus = WORK / "squad" / "corpus"
         squad_corpus(squad, corpus)
         rows["build, SQuAD dev 0-23 (1,048 paragraphs)"] = build(corpus, "squad")
         rows["build, SQuAD dev 0-23, full precision (QA_MODEL=all-MiniLM-L6-v2)"] = build(

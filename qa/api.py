@@ -29,7 +29,7 @@ from qa.answering.translation import Glossary, default_glossary, has_han
 from qa.answers import Answer, Quote
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
-from qa.index.embedding import Embedder, default_model, load_embedder
+from qa.index.embedding import Embedder, default_model, fingerprint, load_embedder
 from qa.index.milvus import MilvusSettings
 from qa.index.store import Store
 from qa.ingest.chunking import Chunk
@@ -60,9 +60,13 @@ def corpus_of(manifest: Manifest, index_dir: Path) -> Path:
     return path if path.is_absolute() else (index_dir / path).resolve()
 
 
-def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings) -> list[str]:
+def staleness(
+    manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkSettings, model_fingerprint: dict | None = None
+) -> list[str]:
     """Why an index no longer matches its corpus and settings; empty when it does.
 
+    `model_fingerprint` (qa.index.embedding.fingerprint of the query model), when given, must be the one
+    the index was built with: another int8 file, onnxruntime or quantization makes other vectors.
     Cheap: the files are listed and hashed, not read as documents.
     """
     listed, skipped = list_corpus(corpus_dir)
@@ -71,6 +75,7 @@ def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkS
     reasons = []
     if manifest.model != model:
         reasons.append(f"it was built with model {manifest.model!r}, not {model!r}")
+    reasons += _other_form(manifest, model, model_fingerprint)
     if manifest.chunking != chunking.to_dict():
         reasons.append(f"it was built with chunking {manifest.chunking}, not {chunking.to_dict()}")
     now = {s.path: s.sha256 for s in listed}
@@ -82,6 +87,23 @@ def staleness(manifest: Manifest, corpus_dir: Path, model: str, chunking: ChunkS
         if paths:
             reasons.append(f"documents {label} since it was built: {', '.join(paths[:5])}")
     return reasons
+
+
+def _other_form(manifest: Manifest, model: str, model_fingerprint: dict | None) -> list[str]:
+    """The reason an index of this model name was made by another form of it (another int8 file); [] if not."""
+    if model_fingerprint is None or manifest.model != model or manifest.model_fingerprint == model_fingerprint:
+        return []
+    return [
+        f"it was built with another form of {model!r} ({_describe(manifest.model_fingerprint)}), "
+        f"not the one loaded ({_describe(model_fingerprint)})"
+    ]
+
+
+def _describe(stamp: dict) -> str:
+    if not stamp:
+        return "full precision"
+    sha = str(stamp.get("sha256", "?"))[:12]
+    return f"{stamp.get('file', 'model')} sha256 {sha}…, onnxruntime {stamp.get('onnxruntime', '?')}"
 
 
 def build(
@@ -288,6 +310,12 @@ class QA:
                 f"index in {index.path} was built with {index.manifest.model!r} ({index.manifest.dim} dims), "
                 f"not {embedder.name!r} ({embedder.dim} dims); run `qa index` to rebuild it"
             )
+        if fingerprint(embedder) != index.manifest.model_fingerprint:
+            raise StaleIndexError(
+                f"index in {index.path} was built with another form of {embedder.name!r} "
+                f"({_describe(index.manifest.model_fingerprint)}), not {_describe(fingerprint(embedder))}; "
+                "run `qa index` to rebuild it"
+            )
         self.index = index
         self.embedder = embedder
         self.settings = settings or AnswerSettings()
@@ -335,6 +363,9 @@ class QA:
             # a server over a shared Milvus store needs no copy of the corpus: it answers from what the store holds
             replica = manifest.store.get("kind") == "milvus" and not corpus_dir.exists()
             reasons = [] if replica else staleness(manifest, corpus_dir, model, chunking)
+            if not reasons:  # the same name: the loaded model's fingerprint says whether the vectors are its own
+                embedder = embedder or load_embedder(model)
+                reasons = _other_form(manifest, model, fingerprint(embedder))
             if reasons:
                 problem = StaleIndexError(
                     f"index in {index_dir} is out of date: {'; '.join(reasons)}. Run `qa index` to rebuild it"
@@ -351,8 +382,17 @@ class QA:
         if problem is not None:
             if on_stale == "error":
                 raise problem
-            log.warning("rebuilding the index: %s", problem)
             embedder = embedder or load_embedder(model)
+            if isinstance(problem, IndexMissingError):
+                bundled = Path(corpus_dir).resolve() == (PROJECT_ROOT / "corpus").resolve()
+                log.warning(
+                    "Building the index of %s in %s (first use%s)…",
+                    corpus_dir,
+                    index_dir,
+                    "; the bundled article takes about a second" if bundled else "",
+                )
+            else:
+                log.warning("rebuilding the index: %s", problem)
             sync_index(corpus_dir, index_dir, embedder, chunking, progress=progress, commit=store_commit(index_dir))
             index = open_index(index_dir)
         embedder = embedder or load_embedder(model)

@@ -81,7 +81,7 @@ def no_network(monkeypatch):
     yield
 
 
-# --- unit tests never touch the committed index nor load the real model --------------------------
+# --- unit tests never touch the repository's index nor load the real model ------------------------
 
 
 def _is_e2e(request) -> bool:
@@ -100,7 +100,7 @@ def onnx_cache(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def unit_isolation(request, monkeypatch, tmp_path_factory):
     """For every test not marked e2e: QA_INDEX / QA_CORPUS point at empty tmp places (a default
-    load can never rebuild the committed index/ with a fake model), QA_MODEL is unset, the cached
+    load can never build the repository's index/ with a fake model), QA_MODEL is unset, the cached
     default QA is reset, and loading the real sentence-transformers model is an error."""
     if _is_e2e(request):
         yield
@@ -125,6 +125,39 @@ def unit_isolation(request, monkeypatch, tmp_path_factory):
     api.reset_default()
     yield
     api.reset_default()
+
+
+# --- the bundled corpus and its index, as a fresh clone makes them (end-to-end tests) ------------
+
+BUNDLED = "china-large-model-industry.txt"
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory, onnx_cache) -> tuple[Path, Path]:
+    """(corpus, index): the bundled article alone in a corpus folder, and its index built on first use with the
+    real default model, as `qa serve` builds it in a fresh clone. Shared: copy them to change them."""
+    import shutil
+
+    from qa.api import PROJECT_ROOT, QA
+
+    root = tmp_path_factory.mktemp("bundled")
+    (root / "corpus").mkdir()
+    shutil.copy2(PROJECT_ROOT / "corpus" / BUNDLED, root / "corpus" / BUNDLED)
+    QA.load(root / "index", corpus=root / "corpus")  # no index yet: built here
+    return root / "corpus", root / "index"
+
+
+@pytest.fixture(autouse=True)
+def bundled_defaults(request, monkeypatch):
+    """End-to-end tests: the default corpus and index (`answer()`, the chat's default) are `bundled`, never the
+    user's corpus/ (which may hold their own documents) nor index/."""
+    if not _is_e2e(request):
+        yield
+        return
+    corpus, index = request.getfixturevalue("bundled")
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    monkeypatch.setenv("QA_INDEX", str(index))
+    yield
 
 
 # --- e2e marker ----------------------------------------------------------------------------------

@@ -439,3 +439,40 @@ def test_an_ellipsis_is_not_answered_from_the_sentence_that_answered_the_old_sub
     assert answer.query == "What does the Lifter robot carry?"
     assert "Lifter" in answer.sentence and "40 kilograms" not in answer.text
     assert_verifiable(answer, shared_corpus)
+
+
+class FingerprintedEmbedder(FakeEmbedder):
+    """The same name, another form of the model: an int8 file with another hash (qa.index.embedding.fingerprint)."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__()
+        self.fingerprint = {"file": "model-int8.onnx", "sha256": sha256, "onnxruntime": "1.0", "quantization": "q"}
+
+
+def test_another_form_of_the_query_model_makes_the_index_stale(corpus_dir, tmp_path):
+    built_with = FingerprintedEmbedder("aaa")
+    build(corpus_dir, tmp_path / "index", embedder=built_with)
+    assert read_manifest(tmp_path / "index").model_fingerprint == built_with.fingerprint
+    assert QA.load(tmp_path / "index", embedder=FingerprintedEmbedder("aaa"), on_stale="error")
+    other = FingerprintedEmbedder("bbb")  # same name and size: only the fingerprint tells them apart
+    with pytest.raises(StaleIndexError, match=r"another form of 'fake-hash-64' \(model-int8.onnx sha256 aaa"):
+        QA.load(tmp_path / "index", embedder=other, on_stale="error")
+    with pytest.raises(StaleIndexError, match="another form"):
+        QA(api.load_index(tmp_path / "index"), other)
+    bot = QA.load(tmp_path / "index", embedder=other)  # rebuilt: every document embedded again, none reused
+    assert other.passage_calls > 0 and set(other.passage_texts) >= set(built_with.passage_texts)
+    assert bot.index.manifest.model_fingerprint == other.fingerprint
+    m = read_manifest(tmp_path / "index")
+    assert staleness(m, corpus_dir, m.model, ChunkSettings(), other.fingerprint) == []
+    assert staleness(m, corpus_dir, m.model, ChunkSettings(), built_with.fingerprint)
+
+
+def test_a_full_precision_index_has_no_fingerprint_and_an_old_int8_index_is_stale(corpus_dir, tmp_path):
+    build(corpus_dir, tmp_path / "index", embedder=FakeEmbedder())
+    raw = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
+    assert raw["model_fingerprint"] == {}
+    del raw["model_fingerprint"]  # an index written before fingerprints: its int8 vectors' form is unknown
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    assert QA.load(tmp_path / "index", embedder=FakeEmbedder(), on_stale="error")
+    with pytest.raises(StaleIndexError, match="another form"):
+        QA.load(tmp_path / "index", embedder=FingerprintedEmbedder("aaa"), on_stale="error")

@@ -1,7 +1,7 @@
 """Example questions a person would ask, made from sentences of the indexed documents.
 
 A sentence that states a fact in a plain shape gives a question whose answer
-is a typed span of it (qa/spans.py): a date ("In April 2023, SenseTime unveiled
+is a typed span of it (qa/answering/spans.py): a date ("In April 2023, SenseTime unveiled
 its plan" -> "When did SenseTime unveil its plan?"), a count ("The depot shipped
 4,200 pallets" -> "How many pallets did the depot ship?"), a name ("X, founded
 by Y," -> "Who founded X?") or a definition ("SQLite is a library ..." ->

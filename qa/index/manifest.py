@@ -19,6 +19,7 @@ from pathlib import Path
 
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.index import lexical
+from qa.index.embedding import Embedder, fingerprint
 from qa.index.storage import REBUILD, atomic_write
 
 FORMAT_VERSION = 4  # 4: chunk table, texts and BM25 stored per build; SQ8 vectors above 1M
@@ -57,6 +58,9 @@ class Manifest:
     skipped: dict[str, dict] = field(default_factory=dict)  # path -> {"sha256", "reason"}
     vector_index: dict = field(default_factory=lambda: {"type": "flat"})  # VectorSettings.resolve()
     lexical: dict = field(default_factory=dict)  # lexical.LEXICAL of the stored BM25
+    # what the vectors depend on beyond the model's name (qa.index.embedding.fingerprint): for an int8 model
+    # its file's SHA-256, the onnxruntime version and the quantization; {} for full precision
+    model_fingerprint: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     store: dict = field(default_factory=dict)  # where the chunks live when not in this folder (qa.index.milvus)
 
@@ -64,6 +68,7 @@ class Manifest:
         return {
             "format_version": self.format_version,
             "model": self.model,
+            "model_fingerprint": self.model_fingerprint,
             "dim": self.dim,
             "metric": self.metric,
             "vector_index": self.vector_index,
@@ -101,6 +106,7 @@ class Manifest:
                 skipped=dict(d.get("skipped", {})),
                 vector_index=dict(d.get("vector_index", {"type": "flat"})),
                 lexical=dict(d.get("lexical", {})),
+                model_fingerprint=dict(d.get("model_fingerprint", {})),
                 store=dict(d.get("store", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -129,6 +135,10 @@ class Manifest:
         """The data files this manifest points to."""
         names = {e["name"] for e in self.files.values()}
         return names | {seg[r]["name"] for seg in self.segments.values() for r in ("json", "npy")}
+
+    def made_by(self, embedder: Embedder) -> bool:
+        """Whether the index's vectors were made by this very model (name, size and fingerprint)."""
+        return (self.model, self.dim, self.model_fingerprint) == (embedder.name, embedder.dim, fingerprint(embedder))
 
     def seen(self) -> dict[str, str]:
         """Every file the build looked at, indexed or not: path -> sha256."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from qa.errors import IndexCorruptError
 from qa.index.build import BuildPlan
+from qa.index.embedding import fingerprint
 from qa.index.lexical import LEXICAL
 from qa.index.manifest import Manifest, corpus_reference, now, package_version, read_manifest, write_manifest
 from qa.index.milvus import (
@@ -161,7 +162,7 @@ def _previous(index_dir: Path, recorded: dict, embedder, chunking) -> Manifest |
     except Exception:
         return None
     same = {k: v for k, v in m.store.items() if k != "next"} == recorded and "next" in m.store
-    same = same and m.model == embedder.name and m.dim == embedder.dim and m.chunking == chunking.to_dict()
+    same = same and m.made_by(embedder) and m.chunking == chunking.to_dict()
     return m if same else None
 
 
@@ -211,6 +212,7 @@ def committer(settings: MilvusSettings):
         total_chunks = sum(s.chunks for s in segments)
         manifest = Manifest(
             model=embedder.name,
+            model_fingerprint=fingerprint(embedder),
             dim=embedder.dim,
             chunking=chunking.to_dict(),
             documents={s.path: s.sha256 for s in segments},

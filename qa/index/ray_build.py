@@ -145,7 +145,7 @@ def _embed_with_ray(ray, corpus_dir, index_dir, todo, embedder, chunking, worker
     for s in sorted(by_path):
         doc, chunks = by_path[s]["doc"], by_path[s]["chunks"]
         texts = [doc.text[a:b] for c in chunks for a, b in c.sentences]
-        planned.append((segment_key(doc.path, doc.sha256, embedder.name, chunking), doc, chunks, texts))
+        planned.append((segment_key(doc.path, doc.sha256, embedder, chunking), doc, chunks, texts))
     groups = plan_groups(planned)
     if not groups:
         return

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import BuildCancelled, IndexCorruptError, IndexMissingError
-from qa.index.embedding import Embedder
+from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import FORMAT_VERSION, now, read_manifest
 from qa.index.storage import atomic_write, file_entry, npy_bytes, read_checked
 from qa.ingest.chunking import Chunk, chunk_document
@@ -33,8 +33,11 @@ log = logging.getLogger(__name__)
 EMBED_GROUP = 512  # texts embedded between two looks at the cancel flag
 
 
-def segment_key(path: str, sha256: str, model: str, chunking: ChunkSettings) -> str:
-    """Names a document's segment: the same file, model and chunker give the same key."""
+def segment_key(path: str, sha256: str, embedder: Embedder, chunking: ChunkSettings) -> str:
+    """Names a document's segment: the same file, model (another form of a model, with another fingerprint,
+    gets other segments) and chunker give the same key."""
+    stamp = fingerprint(embedder)
+    model = embedder.name if not stamp else f"{embedder.name}|{json.dumps(stamp, sort_keys=True)}"
     raw = json.dumps([path, sha256, model, chunking.to_dict(), FORMAT_VERSION], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
@@ -207,7 +210,7 @@ def known_segments(index_dir: Path, embedder: Embedder, chunking: ChunkSettings)
         m = read_manifest(index_dir)
     except (IndexMissingError, IndexCorruptError):
         return {}
-    same = m.model == embedder.name and m.dim == embedder.dim and m.chunking == chunking.to_dict()
+    same = m.made_by(embedder) and m.chunking == chunking.to_dict()
     return m.segments if same else {}
 
 
@@ -215,7 +218,7 @@ def find_segment(index_dir: Path, path: str, sha256: str, embedder, chunking, kn
     """An existing segment of this exact file: the one the manifest names, or one an interrupted build left."""
     entry = known.get(path)
     keys = [entry["key"]] if entry and entry.get("sha256") == sha256 and entry.get("key") else []
-    keys.append(segment_key(path, sha256, embedder.name, chunking))
+    keys.append(segment_key(path, sha256, embedder, chunking))
     for key in dict.fromkeys(keys):
         seg = existing_segment(index_dir, key, path, sha256, embedder.dim, entry)
         if seg is not None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import pytest
 
-from qa.api import PROJECT_ROOT, QA
+from qa.api import QA
 from qa.index.embedding import load_embedder
 from tests.ui.conftest import free_port
 
@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder()  # the default model, as the committed index was built
+    return load_embedder()  # the default model, as the bundled index was built
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +36,13 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, embedder) -> Iterator[dict]:
+def app(tmp_path_factory, embedder, bundled) -> Iterator[dict]:
     """The chat app on a copy of the bundled corpus, served on a free loopback port."""
     from ui.app import build_app, launch_options
 
     root = tmp_path_factory.mktemp("app")
-    shutil.copytree(PROJECT_ROOT / "corpus", root / "corpus")
-    shutil.copytree(PROJECT_ROOT / "index", root / "index")
+    shutil.copytree(bundled[0], root / "corpus")
+    shutil.copytree(bundled[1], root / "index")
     corpus, index = root / "corpus", root / "index"
     demo = build_app(lambda: QA.load(index, corpus=corpus, embedder=embedder, on_stale="error"))
     port = free_port()

@@ -1,40 +1,61 @@
-"""End to end: the real bundled model and the committed index over the committed corpus."""
+"""End to end: the real bundled model over the bundled article, its index built on first use."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from qa.api import PROJECT_ROOT, QA, corpus_of, staleness
+from qa.api import QA, corpus_of, default_corpus, default_index, staleness
 from qa.index import read_manifest
+from qa.index.embedding import fingerprint
 from qa.ingest.documents import read_text
 from qa.settings import DEFAULT_MODEL, ChunkSettings
-from tests.conftest import assert_verifiable
+from tests.conftest import BUNDLED, assert_verifiable
 
 pytestmark = pytest.mark.e2e
 
-CORPUS = PROJECT_ROOT / "corpus"
-INDEX = PROJECT_ROOT / "index"
-SOURCE = "china-large-model-industry.txt"
+SOURCE = BUNDLED
 
 
 @pytest.fixture(scope="module")
-def bot() -> QA:
-    # on_stale="error": loading also proves the committed index matches the committed corpus
-    # (found through the manifest's own corpus reference)
-    return QA.load(INDEX, model=DEFAULT_MODEL, on_stale="error")
+def paths(bundled):
+    return bundled
 
 
 @pytest.fixture(scope="module")
-def article() -> str:
-    return read_text(CORPUS / SOURCE)
+def bot(paths) -> QA:
+    # on_stale="error": loading also proves the index built on first use matches the corpus
+    # (found through the manifest's own corpus reference) and the query model
+    return QA.load(paths[1], model=DEFAULT_MODEL, on_stale="error")
 
 
-def test_committed_index_is_fresh():
-    manifest = read_manifest(INDEX)
-    assert staleness(manifest, CORPUS, DEFAULT_MODEL, ChunkSettings()) == []
+@pytest.fixture(scope="module")
+def article(paths) -> str:
+    return read_text(paths[0] / SOURCE)
+
+
+def test_the_bundled_index_is_built_on_first_use_and_says_so(tmp_path, monkeypatch, caplog, bot):
+    import shutil
+
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "index"))
+    shutil.copytree(default_corpus(), tmp_path / "corpus")
+    monkeypatch.setenv("QA_CORPUS", str(tmp_path / "corpus"))
+    with caplog.at_level(logging.WARNING, logger="qa.api"):
+        fresh = QA.load(embedder=bot.embedder)  # what `qa serve` and `answer()` do in a fresh clone
+    assert "Building the index of" in caplog.text and "first use" in caplog.text
+    assert fresh.index.path == default_index() and fresh.answer("Which company launched Pangu Chat?").text == "Huawei"
+
+
+def test_the_index_records_the_query_model_and_is_fresh(paths, bot):
+    corpus, index = paths
+    manifest = read_manifest(index)
+    assert staleness(manifest, corpus, DEFAULT_MODEL, ChunkSettings(), fingerprint(bot.embedder)) == []
     assert manifest.model == DEFAULT_MODEL == "all-MiniLM-L6-v2+int8"
+    assert manifest.model_fingerprint == fingerprint(bot.embedder)
+    assert set(manifest.model_fingerprint) == {"file", "sha256", "onnxruntime", "quantization"}
     assert set(manifest.documents) == {SOURCE}
-    assert corpus_of(manifest, INDEX) == CORPUS.resolve()
+    assert corpus_of(manifest, index) == corpus.resolve()
 
 
 def test_the_real_model_is_loaded(bot):
@@ -60,7 +81,7 @@ def test_fact_questions(bot, article, question, expected):
     assert answer.source == SOURCE
     assert expected in answer.text or expected in answer.sentence
     assert article[answer.start : answer.end] == answer.text
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 @pytest.mark.parametrize(
@@ -83,7 +104,7 @@ def test_answer_points_at_the_text_in_the_file(bot, article):
     assert quote.highlight == (answer.start, answer.end)
     assert quote.heading == "Chinese Tech Giants"
     assert article.count("\n", 0, quote.start) + 1 == quote.line
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 @pytest.mark.parametrize(
@@ -95,7 +116,7 @@ def test_unanswerable_questions_are_not_found(bot, question):
     assert answer.found is False
     assert answer.text == ""
     assert answer.quotes  # the nearest passages are still shown
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 def test_follow_up_with_a_pronoun(bot):
@@ -107,7 +128,7 @@ def test_follow_up_with_a_pronoun(bot):
     assert answer.found
     assert "Tsinghua University" in answer.text or "Tsinghua University" in answer.sentence
     assert "Huang Minlie" in answer.query
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 def test_elliptical_follow_up(bot):
@@ -118,7 +139,7 @@ def test_elliptical_follow_up(bot):
     answer = bot.answer("And Tencent?", history)
     assert "Tencent" in answer.query
     assert "Tencent" in answer.sentence
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 @pytest.mark.parametrize(
@@ -134,7 +155,7 @@ def test_chinese_questions_are_read_in_english(bot, article, question, expected)
     assert answer.found, f"{question!r} read as {answer.translation!r}: confidence {answer.confidence:.2f}"
     assert expected in answer.text and answer.translation and answer.query == answer.translation
     assert article[answer.start : answer.end] == answer.text
-    assert_verifiable(answer, CORPUS)
+    assert_verifiable(answer, default_corpus())
 
 
 def test_a_chinese_question_the_article_does_not_answer_is_not_found(bot):

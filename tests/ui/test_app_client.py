@@ -1,4 +1,4 @@
-"""End to end: the real app (real model, real index in index/) driven over HTTP by gradio_client."""
+"""End to end: the real app (real model, the bundled index built on first use) driven over HTTP by gradio_client."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.api import PROJECT_ROOT, QA, default_qa
+from qa.api import QA, default_qa
 from qa.index import read_manifest
 from ui.app import build_app
 from ui.examples import example_questions
@@ -75,8 +75,8 @@ def test_examples_are_answered(client, ask):
         assert not reply.startswith((NOT_FOUND, "⚠️")), question
 
 
-def test_rebuild_reindexes_and_reloads(tmp_path: Path, serve, ask):
-    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
+def test_rebuild_reindexes_and_reloads(tmp_path: Path, serve, ask, bundled):
+    shutil.copytree(bundled[0], tmp_path / "corpus")
     index = tmp_path / "index"
     embedder = default_qa().embedder
 

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def bundled_copy(tmp_path) -> tuple[Path, Path]:
-    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
-    shutil.copytree(PROJECT_ROOT / "index", tmp_path / "index")
+def bundled_copy(tmp_path, bundled) -> tuple[Path, Path]:
+    shutil.copytree(bundled[0], tmp_path / "corpus")
+    shutil.copytree(bundled[1], tmp_path / "index")
     return tmp_path / "corpus", tmp_path / "index"
 
 

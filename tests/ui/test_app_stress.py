@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.api import PROJECT_ROOT, QA, default_qa
+from qa.api import QA, default_qa
 from qa.index import read_manifest
 from qa.ingest.documents import list_corpus
 from tests.conftest import write_corpus
@@ -25,11 +25,11 @@ pytestmark = pytest.mark.e2e
 SECONDS = 25.0
 
 
-def test_four_clients_adding_removing_rebuilding_and_chatting_get_no_false_errors(tmp_path, serve):
+def test_four_clients_adding_removing_rebuilding_and_chatting_get_no_false_errors(tmp_path, serve, bundled):
     from gradio_client import Client, handle_file
 
-    shutil.copytree(PROJECT_ROOT / "corpus", tmp_path / "corpus")
-    shutil.copytree(PROJECT_ROOT / "index", tmp_path / "index")
+    shutil.copytree(bundled[0], tmp_path / "corpus")
+    shutil.copytree(bundled[1], tmp_path / "index")
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     embedder = default_qa().embedder
     errors: list[str] = []
