@@ -319,7 +319,10 @@ class Resolver:
         if not new or not candidates:
             return Resolved(f"{previous.question.rstrip(' ?')} {new}?".strip(), previous.about, WITH_PREVIOUS_TURN)
         about = Mention(new, _kinds(new))
-        best = candidates[self._most_like(about, candidates)]
+        if _sibling_of_answer(previous, about):
+            best = previous.answer
+        else:
+            best = candidates[self._most_like(about, candidates)]
         said = tuple(c.text for c in candidates)
         if best is previous.answer:
             passive = _in_place_of_answer(previous.question, new)
@@ -390,6 +393,24 @@ def _answered(text: str, question: str) -> Mention:
         name = re.search(r"(?:\b[A-Z][a-z][\w’'-]*(?:\s+|$)){2,3}$", text)
         text = name.group().strip() if name else text
     return Mention(text, kinds)
+
+
+def _proper_name(text: str) -> bool:
+    return 0 < len(text.split()) <= 3 and all(w[:1].isupper() for w in text.split())
+
+
+def _sibling_of_answer(previous: _Said, new: Mention) -> bool:
+    """Whether an ellipsis' name asks the previous question of a sibling of its answer: the question asked for
+    its subject ("Which company launched Pangu Chat?", "Who founded Acme?"), the answer was a name, and the new
+    name could be one of the same kind ("And Tencent?" after Huawei: what Tencent launched)."""
+    answer = previous.answer
+    return (
+        answer is not None
+        and _SUBJECT_WH.match(previous.question) is not None
+        and _proper_name(answer.text)
+        and _proper_name(new.text)
+        and bool((answer.kinds & new.kinds) - {"female", "male"})
+    )
 
 
 def _own_subject(question: str) -> Mention | None:

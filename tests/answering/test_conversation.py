@@ -226,6 +226,14 @@ def test_an_ellipsis_can_take_the_place_of_the_previous_answer():
     assert set(reading.avoid) == {"Pangu Chat", "Huawei"}
 
 
+def test_a_name_after_a_question_for_a_name_asks_it_of_a_sibling_of_the_answer_whatever_the_embedder_says():
+    """'Which company launched Tencent?' is never a reading, even when the names' vectors say Tencent is most
+    like Pangu Chat (MiniLM's int8 model does)."""
+    resolver = Resolver(alike({"Tencent": "Pangu Chat"}))
+    reading = read("And Tencent?", ("Which company launched Pangu Chat?", "Huawei"), resolver=resolver)
+    assert reading.focus == "What was launched by Tencent?"
+
+
 def test_an_ellipsis_only_takes_the_place_of_an_entity_of_its_kind():
     """A company never takes the place of the person who answered, however alike their names look."""
     resolver = Resolver(alike({"Baichuan Smart Company": "Yan Junjie"}))
