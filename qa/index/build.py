@@ -10,7 +10,6 @@ stop at any point leaves the previous index loadable.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
@@ -44,6 +43,7 @@ from qa.index.storage import (
     checked_path,
     data_name,
     file_entry,
+    load_npy,
     read_checked,
     remove_old_files,
     write_faiss,
@@ -202,7 +202,7 @@ def _training_sample(index_dir: Path, segments: list[Segment]) -> np.ndarray:
     """About TRAIN_SAMPLE vectors for a quantizer: every k-th segment's, spread over the corpus."""
     total = sum(s.sentences for s in segments)
     step = max(1, math.ceil(total / vector_kinds.TRAIN_SAMPLE))
-    blocks = [np.load(io.BytesIO(read_checked(index_dir, s.npy_entry)), allow_pickle=False) for s in segments[::step]]
+    blocks = [load_npy(read_checked(index_dir, s.npy_entry)) for s in segments[::step]]
     return np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from qa.index.storage import npy_bytes
+from qa.index.storage import load_npy, npy_bytes
 from qa.text import STOPWORDS, WORD, terms
 
 logging.getLogger("bm25s").setLevel(logging.ERROR)
@@ -112,7 +112,7 @@ def to_files(lexical: Lexical) -> dict[str, bytes]:
 
 def load(paths: dict[str, Path]) -> Lexical:
     """A stored BM25 (files already checked against the manifest), its arrays mapped from disk."""
-    arrays = {r: np.load(paths[r], mmap_mode="r", allow_pickle=False) for r in ROLES[:3]}
+    arrays = {r: load_npy(paths[r], mmap_mode="r") for r in ROLES[:3]}
     meta = json.loads(paths["bm25_vocab"].read_text(encoding="utf-8"))
     bm25 = bm25s.BM25(**PARAMS)
     bm25.scores = {

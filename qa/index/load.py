@@ -21,7 +21,7 @@ from qa.errors import IndexCorruptError
 from qa.index import lexical as lexical_module
 from qa.index import vectors as vector_kinds
 from qa.index.manifest import BUILD_FILES, MANIFEST, Manifest, read_manifest
-from qa.index.storage import REBUILD, checked_path
+from qa.index.storage import REBUILD, checked_path, load_npy
 from qa.index.table import ChunkTable, Texts
 from qa.ingest.chunking import Chunk
 
@@ -84,8 +84,8 @@ def _load(index_dir: Path) -> LoadedIndex:
     try:
         table = json.loads(paths["documents"].read_text(encoding="utf-8"))
         documents, headings = table["documents"], table["headings"]
-        rows = np.load(paths["chunks"], allow_pickle=False)
-        sentences = np.load(paths["sentences"], allow_pickle=False)
+        rows = load_npy(paths["chunks"])
+        sentences = load_npy(paths["sentences"])
         texts = Texts(paths["texts"], documents)
         chunks = ChunkTable(rows, sentences, documents, headings, texts)
         pages = {d["path"]: tuple(d["pages"]) for d in documents if d.get("pages")}

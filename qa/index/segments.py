@@ -11,7 +11,6 @@ when its vectors match the hash its JSON (written last) records.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import threading
@@ -23,7 +22,7 @@ import numpy as np
 from qa.errors import BuildCancelled, IndexCorruptError, IndexMissingError
 from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import FORMAT_VERSION, now, read_manifest
-from qa.index.storage import atomic_write, file_entry, npy_bytes, read_checked
+from qa.index.storage import atomic_write, file_entry, load_npy, npy_bytes, read_checked
 from qa.ingest.chunking import Chunk, chunk_document
 from qa.ingest.documents import Document, sha256_bytes
 from qa.settings import ChunkSettings
@@ -111,7 +110,7 @@ def existing_segment(
     try:
         json_data, npy_data = json_path.read_bytes(), npy_path.read_bytes()
         meta = json.loads(json_data.decode("utf-8"))
-        vectors = np.load(io.BytesIO(npy_data), allow_pickle=False)
+        vectors = load_npy(npy_data)
         n_chunks = len(meta["chunks"])
         n_sentences = sum(len(c["sentences"]) for c in meta["chunks"])
         if n_sentences == 0:
@@ -144,7 +143,7 @@ def existing_segment(
 
 def read_segment(index_dir: Path, entry: dict) -> tuple[dict, np.ndarray]:
     meta = json.loads(read_checked(index_dir, entry["json"]).decode("utf-8"))
-    vectors = np.load(io.BytesIO(read_checked(index_dir, entry["npy"])), allow_pickle=False)
+    vectors = load_npy(read_checked(index_dir, entry["npy"]))
     return meta, vectors
 
 

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,13 @@ from qa.errors import IndexCorruptError
 from qa.ingest.documents import sha256_bytes
 
 REBUILD = "run `qa index` to rebuild it"
+
+# numpy parses a .npy header with ast.literal_eval, and CPython 3.11's AST
+# constructor keeps its recursion depth in interpreter-wide state: two threads
+# parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905). Chat sessions, uploads and builds read
+# index files from different threads, so every header is parsed under one lock.
+_NPY_HEADER_LOCK = threading.Lock()
 
 
 def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
@@ -115,6 +123,22 @@ def npy_bytes(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)
     return buf.getvalue()
+
+
+def load_npy(source: Path | bytes, mmap_mode: str | None = None) -> np.ndarray:
+    """The array in a .npy file or its bytes (no pickle); `mmap_mode="r"` maps a file instead of reading it."""
+    with _NPY_HEADER_LOCK:
+        if isinstance(source, bytes):
+            return np.load(io.BytesIO(source), allow_pickle=False)
+        return np.load(source, mmap_mode=mmap_mode, allow_pickle=False)
+
+
+def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the .npy file open in `fh`, left positioned at its data."""
+    with _NPY_HEADER_LOCK:
+        major, _ = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        return read(fh)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.index.storage import read_npy_header
+
 log = logging.getLogger(__name__)
 
 TRAIN_SAMPLE = 262_144  # vectors an SQ8 quantizer is trained on (its per-dimension ranges)
@@ -159,9 +161,7 @@ class SegmentRows:
     def _offset(self, f: int) -> int:
         if f not in self._offsets:
             with self._paths[f].open("rb") as fh:
-                major, _ = np.lib.format.read_magic(fh)
-                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                shape, fortran, dtype = read(fh)
+                shape, fortran, dtype = read_npy_header(fh)
                 if shape != (self._counts[f], self._dim) or fortran or dtype != np.float32:
                     raise OSError(f"{self._paths[f]} does not hold {self._counts[f]} float32 rows of {self._dim}")
                 self._offsets[f] = fh.tell()
