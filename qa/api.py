@@ -31,6 +31,7 @@ from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, Questio
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.index.embedding import Embedder, default_model, fingerprint, load_embedder
 from qa.index.milvus import MilvusSettings
+from qa.index.progress import ProgressCallback
 from qa.index.store import Store
 from qa.ingest.chunking import Chunk
 from qa.ingest.documents import list_corpus, no_documents_error, page_at
@@ -115,6 +116,7 @@ def build(
     chunking: ChunkSettings | None = None,
     progress: bool = False,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
     store: MilvusSettings | str | None = None,
@@ -128,6 +130,7 @@ def build(
 
     Loads the model unless one is passed. `cancel.set()` stops a long build
     between two groups of documents (BuildCancelled); the previous index stays.
+    `on_progress(BuildProgress)` is told each stage (`qa.index.progress`), here and in add/remove/restore.
     """
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
@@ -144,6 +147,7 @@ def build(
         full=full,
         vectors=vectors,
         commit=commit,
+        on_progress=on_progress,
     )
 
 
@@ -197,13 +201,16 @@ def add(
     model: str | None = None,
     progress: bool = False,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Added], SyncReport | None]:
     """Copy files into the corpus and index them (only them). The report is None when none was added."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     added = add_files(corpus_dir, files, names=names, replace=replace)
     if not any(a.status != "refused" for a in added):
         return added, None
-    return added, build(corpus_dir, index_dir, embedder=embedder, model=model, progress=progress, cancel=cancel)
+    return added, build(
+        corpus_dir, index_dir, embedder=embedder, model=model, progress=progress, cancel=cancel, on_progress=on_progress
+    )
 
 
 def remove(
@@ -214,12 +221,13 @@ def remove(
     embedder: Embedder | None = None,
     model: str | None = None,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Removed], SyncReport]:
     """Take documents out of the corpus and out of the index; each is kept in `<index>/removed/`
     (`qa.ingest.removed`), and `restore` brings it back. Returns where each went and the build's report."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     kept = [remove_file(corpus_dir, name, index_dir / REMOVED) for name in names]
-    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel, on_progress=on_progress)
 
 
 def removed(index_dir: str | Path | None = None) -> list[Removed]:
@@ -235,6 +243,7 @@ def restore(
     embedder: Embedder | None = None,
     model: str | None = None,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Restored], SyncReport]:
     """Put removed documents back into the corpus and index them.
 
@@ -251,7 +260,7 @@ def restore(
         back = restore_file(index_dir / REMOVED, name, corpus_dir, in_corpus)
         in_corpus[back.sha256] = back.path
         done.append(back)
-    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel, on_progress=on_progress)
 
 
 def describe_changes(report: SyncReport) -> str:
