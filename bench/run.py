@@ -116,6 +116,37 @@ print(json.dumps({{"questions": len(lat), "p50_ms": round(1000 * statistics.medi
     return json.loads(out.strip().splitlines()[-1])
 
 
+FOLLOW_UPS = [  # issue 14's conversations over the bundled article, beside the bundled set's own follow-ups
+    ("Who co-founded Minimax?", "Yan Junjie", "And what about Baichuan Smart Company?"),
+    ("Which company launched Pangu Chat?", "Huawei", "And Tencent?"),
+    ("Who initiated Baichuan Smart Company?", "Wang Xiaochuan", "What was his previous role?"),
+]
+
+
+def warm_follow_ups(repeat: int) -> dict:
+    """Warm latency of a follow-up beside the first turn it follows, pair by pair in one process: the bundled
+    English follow-ups and FOLLOW_UPS, each first question asked alone, then its follow-up with the history."""
+    code = f"""
+import json, statistics, time
+from qa import answer
+from qa.evaluation import load_questions
+pairs = [(q['history'], q['question']) for q in load_questions({str(ROOT / "eval" / "bundled_questions.jsonl")!r})
+         if q['type'] == 'followup']
+pairs += [([{{"role": "user", "content": f}}, {{"role": "assistant", "content": a}}], q) for f, a, q in {FOLLOW_UPS!r}]
+answer(pairs[0][0][0]['content']); answer(pairs[0][1], pairs[0][0])
+first, follow = [], []
+for _ in range({repeat}):
+    for history, question in pairs:
+        t = time.perf_counter(); answer(history[0]['content']); first.append(time.perf_counter() - t)
+        t = time.perf_counter(); answer(question, history); follow.append(time.perf_counter() - t)
+p50 = lambda xs: round(1000 * statistics.median(xs), 2)
+print(json.dumps({{"pairs": len(pairs), "first_turn_p50_ms": p50(first), "follow_up_p50_ms": p50(follow),
+                  "follow_up_over_first": round(statistics.median(follow) / statistics.median(first), 2)}}))
+"""
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -277,6 +308,7 @@ def main() -> int:
         rows["warm answer, bundled corpus, Chinese questions (read twice: as they are and in English)"] = warm(
             max(1, args.repeat // 2), chinese=True
         )
+        rows["warm follow-up beside the first turn it follows, bundled corpus"] = warm_follow_ups(args.repeat)
         if len(os.sched_getaffinity(0)) > 1:
             rows["warm answer, bundled corpus, other core busy"] = warm_with_busy_core(max(1, args.repeat // 2))
     if "gradio" in groups:

@@ -45,8 +45,13 @@ class Answer:
     extract that does (≤ 300 characters) and `source`/`start`/`end` locate it.
     When not found, `text` is '' and `quotes` are the nearest passages.
     `confidence` is in [0, 1]; `found` is `confidence >= threshold`.
+    `query` is the question as it was read: as asked, made whole from its conversation
+    ("What was Wang Xiaochuan's previous role?" for "What was his previous role?"), or
+    translated; `how` says how (qa.answering.conversation: "as asked", "with what it refers to", ...).
     `translation` is the English reading a Chinese question was answered through
     (qa/answering/translation.py), '' when it was read as it is.
+    `yes_no` says the question asks yes or no: `text` is then the documents' sentence
+    that says which (the evidence), never a "yes" or "no" of ours.
     """
 
     question: str
@@ -60,6 +65,8 @@ class Answer:
     sentence: str = ""
     query: str = ""
     translation: str = ""
+    how: str = ""
+    yes_no: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)

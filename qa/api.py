@@ -8,6 +8,7 @@ bot.answer("What does it plan to build?", history=[...])
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -16,18 +17,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.answering.confidence import Calibration
-from qa.answering.conversation import Reading, last_turn, readings, with_last_question
+from qa.answering.conversation import Reading, Resolver, Turn, readings, turns, with_questions
+from qa.answering.conversation_model import ConversationModel, ReadingFeatures, reading_features
 from qa.answering.extraction import Extract, extract
-from qa.answering.fitted import default_reader, load_calibration, load_ranker
+from qa.answering.fitted import default_reader, load_calibration, load_conversation_model, load_ranker
+from qa.answering.focus import Documents, Focus
 from qa.answering.ranking import Ranker
 from qa.answering.reading import Reader
-from qa.answering.retrieval import Retriever
+from qa.answering.retrieval import Retrieved, Retriever
 from qa.answering.translation import Glossary, default_glossary, has_han
 from qa.answers import Answer, Quote
 from qa.errors import ConfigError, IndexCorruptError, IndexMissingError, QuestionError, StaleIndexError
 from qa.index import LoadedIndex, Manifest, SyncReport, load_index, read_manifest, sync_index
 from qa.index.embedding import Embedder, default_model, fingerprint, load_embedder
 from qa.index.milvus import MilvusSettings
+from qa.index.progress import ProgressCallback
 from qa.index.store import Store
 from qa.ingest.chunking import Chunk
 from qa.ingest.documents import list_corpus, no_documents_error, page_at
@@ -112,6 +116,7 @@ def build(
     chunking: ChunkSettings | None = None,
     progress: bool = False,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
     full: bool = False,
     vectors: VectorSettings | None = None,
     store: MilvusSettings | str | None = None,
@@ -125,6 +130,7 @@ def build(
 
     Loads the model unless one is passed. `cancel.set()` stops a long build
     between two groups of documents (BuildCancelled); the previous index stays.
+    `on_progress(BuildProgress)` is told each stage (`qa.index.progress`), here and in add/remove/restore.
     """
     corpus_dir = Path(corpus_dir or default_corpus())
     index_dir = Path(index_dir or default_index())
@@ -141,6 +147,7 @@ def build(
         full=full,
         vectors=vectors,
         commit=commit,
+        on_progress=on_progress,
     )
 
 
@@ -194,13 +201,16 @@ def add(
     model: str | None = None,
     progress: bool = False,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Added], SyncReport | None]:
     """Copy files into the corpus and index them (only them). The report is None when none was added."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     added = add_files(corpus_dir, files, names=names, replace=replace)
     if not any(a.status != "refused" for a in added):
         return added, None
-    return added, build(corpus_dir, index_dir, embedder=embedder, model=model, progress=progress, cancel=cancel)
+    return added, build(
+        corpus_dir, index_dir, embedder=embedder, model=model, progress=progress, cancel=cancel, on_progress=on_progress
+    )
 
 
 def remove(
@@ -211,12 +221,13 @@ def remove(
     embedder: Embedder | None = None,
     model: str | None = None,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Removed], SyncReport]:
     """Take documents out of the corpus and out of the index; each is kept in `<index>/removed/`
     (`qa.ingest.removed`), and `restore` brings it back. Returns where each went and the build's report."""
     corpus_dir, index_dir = resolve_paths(corpus_dir, index_dir)
     kept = [remove_file(corpus_dir, name, index_dir / REMOVED) for name in names]
-    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+    return kept, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel, on_progress=on_progress)
 
 
 def removed(index_dir: str | Path | None = None) -> list[Removed]:
@@ -232,6 +243,7 @@ def restore(
     embedder: Embedder | None = None,
     model: str | None = None,
     cancel: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> tuple[list[Restored], SyncReport]:
     """Put removed documents back into the corpus and index them.
 
@@ -248,7 +260,7 @@ def restore(
         back = restore_file(index_dir / REMOVED, name, corpus_dir, in_corpus)
         in_corpus[back.sha256] = back.path
         done.append(back)
-    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel)
+    return done, build(corpus_dir, index_dir, embedder=embedder, model=model, cancel=cancel, on_progress=on_progress)
 
 
 def describe_changes(report: SyncReport) -> str:
@@ -277,12 +289,15 @@ def check_question(question: object, max_chars: int = AnswerSettings.max_questio
 
 @dataclass(frozen=True)
 class Choice:
-    """What `QA.choose` settled on for a question: the reading that won, its extract (None when nothing
-    was retrieved) and the extract's confidence."""
+    """One reading of a question tried: its extract (None when nothing was retrieved), the extract's
+    confidence and, for a follow-up, the features the conversation model judged it on and its score
+    (P(right); for a question without history, the confidence)."""
 
     reading: Reading
     extract: Extract | None
     confidence: float
+    features: ReadingFeatures | None = None
+    score: float = 0.0
 
 
 class QA:
@@ -297,6 +312,7 @@ class QA:
         reader: Reader | None = None,
         ranker: Ranker | None = None,
         glossary: Glossary | None = None,
+        conversation: ConversationModel | None = None,
     ) -> None:
         if embedder.name != index.manifest.model or embedder.dim != index.manifest.dim:
             raise StaleIndexError(
@@ -320,6 +336,10 @@ class QA:
             reader = default_reader()
         self.reader = reader
         self.glossary = glossary  # CC-CEDICT, loaded on the first Chinese question when not given
+        self.conversation = conversation or load_conversation_model(embedder.name)
+        self.resolver = Resolver(self._likeness)
+        self._phrase_vector = functools.lru_cache(maxsize=1024)(self._encode_phrase)  # an ellipsis' entities
+        self._documents: Documents | None = None  # built on the first follow-up
         self._lock = threading.Lock()
 
     @classmethod
@@ -404,25 +424,67 @@ class QA:
         return self._choose(question, history, exclude, settings or self.settings)
 
     def _choose(self, question: str, history, exclude, settings: AnswerSettings) -> Choice:
-        """Try every likely reading of a question (`_readings`); keep the most confident one."""
-        best: Choice | None = None
-        for reading in self._readings(question, history, settings):
-            got = self._try(reading, exclude, settings)
-            if best is None or got.confidence > best.confidence:
-                best = got
-        return best
+        """Try every likely reading of a question (`attempts`); keep the best scored."""
+        return max(self._attempts(question, history, exclude, settings), key=lambda c: c.score)
 
-    def _readings(self, question: str, history, settings: AnswerSettings) -> list[Reading]:
+    def attempts(self, question: str, history: list | None = None, *, exclude=None) -> list[Choice]:
+        """Every reading of a question tried, with its extract and score (what `choose` picks from)."""
+        question = check_question(question, self.settings.max_question_chars)
+        return self._attempts(question, history, exclude, self.settings)
+
+    def _attempts(self, question: str, history, exclude, settings: AnswerSettings) -> list[Choice]:
+        """A question alone: its readings (one, or its English ones too), scored by confidence. A follow-up:
+        its made-whole readings searched in the conversation's document, the question as asked in all of
+        them, scored by the conversation model."""
+        earlier = turns(history)
+        focus = self._focus(earlier) if earlier else None
+        found = self._readings(question, history, earlier, focus, settings)
+        with self._lock:  # one batch for all the readings' queries
+            vectors = self.embedder.encode_queries(list(dict.fromkeys(r.query for r in found)))
+        qvecs = dict(zip(dict.fromkeys(r.query for r in found), vectors, strict=True))
+        tried = [self._try(r, qvecs[r.query], exclude, settings) for r in found]
+        if not earlier:
+            return [replace(c, score=c.confidence) for c in tried]
+        out = []
+        for choice in tried:
+            features = reading_features(choice, question, earlier, focus)
+            out.append(replace(choice, features=features, score=self.conversation.score(features)))
+        return out
+
+    def _focus(self, earlier: list[Turn]) -> Focus | None:
+        """The document the conversation is about (`Documents.focus`)."""
+        return self._conversation_documents().focus(earlier)
+
+    def _conversation_documents(self) -> Documents:
+        if self._documents is None:
+            self._documents = Documents(self.store)
+        return self._documents
+
+    def _encode_phrase(self, phrase: str):
+        with self._lock:
+            return self.embedder.encode_queries([phrase])[0]
+
+    def _likeness(self, phrase: str, candidates: list[str]) -> list[float]:
+        """How alike a phrase is to each candidate: the cosine of their vectors."""
+        mine = self._phrase_vector(phrase)
+        return [float(self._phrase_vector(c) @ mine) for c in candidates]
+
+    def _readings(
+        self, question: str, history, earlier: list[Turn], focus: Focus | None, settings: AnswerSettings
+    ) -> list[Reading]:
         """The question's readings (`readings`) and, for a Chinese question or a follow-up to one, those of
-        its English reading, made whole with the previous question read in English too (`translation`)."""
-        found = readings(question, history)
-        previous, _ = last_turn(history)
-        if not (settings.translate and (has_han(question) or has_han(previous))):
+        its English reading, made whole with the earlier questions read in English too (`translation`)."""
+        document = focus.document if focus else None
+        found = readings(question, history, self.resolver, document)
+        chinese = has_han(question) or any(has_han(t.question) for t in earlier)
+        if not (settings.translate and chinese):
             return found
         english = self._english(question) or question
-        earlier = with_last_question(history, lambda text: self._english(text) or text)
+        in_english = with_questions(history, lambda text: self._english(text) or text)
         queries = {r.query for r in found}
-        english_readings = [Reading.of(question, r.query, r.how) for r in readings(english, earlier)]
+        english_readings = [
+            replace(r, question=question) for r in readings(english, in_english, self.resolver, document)
+        ]
         return found + [r for r in english_readings if r.query not in queries]
 
     def _english(self, question: str) -> str | None:
@@ -434,10 +496,16 @@ class QA:
             return None
         return self.glossary.translate(question, self.retriever.idf.known)
 
-    def _try(self, reading: Reading, exclude, settings: AnswerSettings) -> Choice:
-        with self._lock:
-            qvec = self.embedder.encode_queries([reading.query])[0]
-        found = self.retriever.retrieve(reading.query, qvec, settings.candidates, settings.retriever, exclude=exclude)
+    def _try(self, reading: Reading, qvec, exclude, settings: AnswerSettings) -> Choice:
+        k, mode = settings.candidates, settings.retriever
+        hits = []
+        if reading.within is not None:  # the conversation's document only (all of them when it has no hit)
+            hits = self._conversation_documents().search(reading.within, reading.query, qvec, k, mode, exclude)
+        if hits:
+            texts = self.store.document_texts([reading.within])
+            found = Retrieved(tuple(hits), texts, self.retriever.idf)
+        else:
+            found = self.retriever.retrieve(reading.query, qvec, k, mode, exclude=exclude)
         got = extract(reading, found, self.reader, settings.read_sentences, self.ranker)
         return Choice(reading, got, self.calibration.confidence(got.features) if got is not None else 0.0)
 
@@ -461,9 +529,11 @@ class QA:
         if threshold is not None:
             settings = replace(settings, threshold=threshold)
         choice = self._choose(question, history, None, settings)
-        query, got, confidence = choice.reading.query, choice.extract, choice.confidence
+        reading, got, confidence = choice.reading, choice.extract, choice.confidence
+        query, how = reading.focus, reading.how
+        yes_no = reading.yes_no
         if got is None:
-            return Answer(question=question, found=False, text="", confidence=0.0, query=query)
+            return Answer(question, False, "", 0.0, query=query, how=how, yes_no=yes_no)
         found = confidence >= settings.threshold
         best = got.candidate
         doc = self.index.texts[best.hit.chunk.source]
@@ -472,7 +542,16 @@ class QA:
         if not found:
             sentence = doc[best.start : best.end]
             return Answer(
-                question, False, "", confidence, quotes, sentence=sentence, query=query, translation=translation
+                question,
+                False,
+                "",
+                confidence,
+                quotes,
+                sentence=sentence,
+                query=query,
+                translation=translation,
+                how=how,
+                yes_no=yes_no,
             )
         # an answer taken from the sentence's context (a definition's term) comes with that context
         lo, hi = min(got.start, best.start), max(got.end, best.end)
@@ -488,6 +567,8 @@ class QA:
             sentence=doc[lo:hi],
             query=query,
             translation=translation,
+            how=how,
+            yes_no=yes_no,
         )
 
     def _quotes(self, ranked, k: int, highlight: tuple[int, int] | None) -> tuple[Quote, ...]:

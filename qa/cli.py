@@ -95,7 +95,15 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure answers and retrieval on labelled questions")
     p.add_argument("--questions", default=None, help="JSONL question set (default: eval/bundled_questions.jsonl)")
     p.add_argument("--squad", default=None, help="a SQuAD v1.1 JSON file: index all its articles and ask its questions")
-    p.add_argument("--sample", type=int, default=None, help="ask at most N questions")
+    p.add_argument(
+        "--coqa", default=None, help="a CoQA JSON file: index all its stories and ask its conversations in order"
+    )
+    p.add_argument(
+        "--fit-conversation",
+        action="store_true",
+        help="with --coqa: refit the conversation model (qa/models/conversation-*.json) on its fitted part first",
+    )
+    p.add_argument("--sample", type=int, default=None, help="ask at most N questions (--coqa: N stories)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", default=None, help="write the JSON report here")
     p.add_argument(
@@ -345,6 +353,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.coqa:
+        from qa.coqa import main as run_coqa
+
+        return run_coqa(args, _settings(args)[0])
     from qa.evaluation import main as run_eval
 
     return run_eval(args)

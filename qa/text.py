@@ -88,6 +88,16 @@ STOPWORDS = (
 )
 
 
+# Proper names, by where they are read.
+# A name word: capitalized ("Huawei", "Baidu’s") or camel-case ("iFLYTEK").
+NAME_WORD = r"(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)"
+# A name word of a document's text (an answer candidate) may also hold '&' and '.' ("AT&T", "U.S.", "Co."),
+# be one capital letter ("A") or start with digits ("2D", "5G").
+DOCUMENT_NAME_WORD = r"(?:[A-Z][\w’'&.-]*[\w.]|[A-Z]|[a-z]+[A-Z][\w-]*|\d+[A-Za-z][\w-]*)"
+# The names of a question: name words that do not open a sentence (its first word is capitalized anyway).
+QUESTION_NAMES = re.compile(rf"(?<!^)(?<![.?!]\s)\b{NAME_WORD}")
+
+
 def words(text: str) -> list[str]:
     """Word tokens, lowercased, apostrophes unified."""
     return [w.lower().replace("’", "'") for w in WORD.findall(text)]

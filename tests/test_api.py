@@ -115,6 +115,33 @@ def test_follow_up_with_a_pronoun(shared_bot, shared_corpus):
     assert_verifiable(answer, shared_corpus)
 
 
+def test_a_follow_up_is_read_made_whole_in_the_conversations_document(shared_bot, shared_corpus):
+    history = [
+        {"role": "user", "content": "Who founded Acme Robotics?"},
+        {"role": "assistant", "content": "**Jane Doe** (confidence 0.99)"},
+    ]
+    answer = shared_bot.answer("What does it build?", history)
+    assert (answer.query, answer.how) == ("What does Acme Robotics build?", "with what it refers to")
+    assert answer.found and answer.source == "acme.txt" and "warehouse robots" in answer.text
+    tried = shared_bot.attempts("What does it build?", history)
+    assert tried[0].reading.within == "acme.txt" and tried[0].features.in_focus == 1.0
+    assert all(0.0 <= c.score <= 1.0 for c in tried)
+    assert_verifiable(answer, shared_corpus)
+
+
+def test_a_first_question_is_scored_by_its_confidence(shared_bot):
+    (only,) = shared_bot.attempts("Who founded Acme Robotics?")
+    assert only.score == only.confidence and only.features is None and only.reading.within is None
+
+
+def test_a_yes_no_question_is_answered_with_its_evidence_sentence(shared_bot, shared_corpus):
+    answer = shared_bot.answer("Does Acme Robotics employ 120 engineers in Boston?")
+    assert answer.yes_no and answer.found
+    assert answer.text == "It employs 120 engineers in Boston."  # the sentence that says so, not a "yes"
+    assert not shared_bot.answer("How many engineers does Acme Robotics employ?").yes_no
+    assert_verifiable(answer, shared_corpus)
+
+
 def test_answer_to_dict_is_json(shared_bot):
     answer = shared_bot.answer("Who founded Acme Robotics?")
     d = json.loads(json.dumps(answer.to_dict()))
@@ -397,12 +424,22 @@ def test_a_chinese_follow_up_is_made_whole_in_english(shared_bot, shared_corpus)
         {"role": "assistant", "content": "**Jane Doe** (confidence 0.90)"},
     ]
     answer = bot.answer("它什么时候创立的？", history)  # "When was it founded?"
-    assert answer.query.startswith("when did it found?") and "who is found Acme Robotics?" in answer.query
-    assert answer.translation == answer.query
+    assert answer.query == answer.translation == "when did Acme Robotics found?"  # 'it' read in the English history
     assert answer.found and "March 2019" in answer.text
     english = bot.answer("When was it founded?", history)  # an English follow-up reads the history in English
-    assert "who is found Acme Robotics?" in english.query and english.translation == ""
+    assert english.query == "When was Acme Robotics founded?" and english.translation == ""
     assert english.found and "March 2019" in english.text
+
+
+def test_an_ellipsis_is_not_answered_from_the_sentence_that_answered_the_old_subject(shared_bot, shared_corpus):
+    history = [
+        {"role": "user", "content": "What does the Walker robot carry?"},
+        {"role": "assistant", "content": "boxes up to 40 kilograms"},
+    ]
+    answer = shared_bot.answer("And the Lifter robot?", history)
+    assert answer.query == "What does the Lifter robot carry?"
+    assert "Lifter" in answer.sentence and "40 kilograms" not in answer.text
+    assert_verifiable(answer, shared_corpus)
 
 
 class FingerprintedEmbedder(FakeEmbedder):

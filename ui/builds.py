@@ -72,6 +72,12 @@ class Builds:
             + (note if others else "")
         )
 
+    def running_in(self, session: str) -> bool:
+        """Whether a build of `session` is running now."""
+        with self._lock:
+            flag = self._flags.get(session)
+            return flag is not None and flag.running > 0
+
     def busy(self) -> int:
         """How many builds are running now, all sessions together."""
         with self._lock:

@@ -103,7 +103,8 @@ def _silent_e(stem: str) -> bool | None:
     if vowel not in _VOWELS + "y":
         if (last in "gs" and vowel in "nrl") or (last == "g" and vowel == "d"):
             return not stem.endswith(("ong", "ing", "ung", "eng"))  # changed, licensed, merged; belonged
-        return False  # launched, founded, formed
+        # handled, settled, tackled take an e (curled, pulled, crawled do not); launched, founded, formed neither
+        return last == "l" and vowel not in "lrw"
     if before == "u" and stem[-4:-3] == "q":
         before = "q"  # acquired, required: the u of "qu" is no vowel here
     if stem.endswith(("iat", "uat")):
@@ -395,14 +396,35 @@ def answers_it(answer, cand: Candidate) -> bool:
     return answer.start < cand.expected[1] and answer.end > cand.expected[0]
 
 
-def example_questions(bot, n: int = 4, max_asked: int = 16, budget_s: float = 3.0) -> list[str]:
+def document_chunks(bot, documents: Iterable[str], k: int = EXAMPLE_CHUNKS) -> list:
+    """At most `k` chunks of these documents, spread over them, found by position: the index holds each
+    document's chunks together, in path order. An index laid out otherwise gives [] (then no document
+    goes first)."""
+    wanted, positions, at = set(documents), [], 0
+    for path, segment in sorted(bot.index.manifest.segments.items()):
+        n = int(segment.get("chunks", 0))
+        if path in wanted:
+            positions.extend(range(at, at + n))
+        at += n
+    if at != len(bot.index.chunks):
+        return []
+    picked = [bot.index.chunks[i] for i in spread(positions, k)]
+    return picked if all(c.source in wanted for c in picked) else []
+
+
+def example_questions(
+    bot, n: int = 4, max_asked: int = 16, budget_s: float = 3.0, first: Sequence[str] = ()
+) -> list[str]:
     """Up to `n` questions about the indexed corpus that `bot` answers from the sentence each was made from.
 
-    Asks at most `max_asked` candidates and stops asking after `budget_s` seconds.
+    Questions about the documents `first` (the ones just added) come before the others'. Asks at most
+    `max_asked` candidates and stops asking after `budget_s` seconds.
     """
     shown: list[str] = []
     deadline = time.monotonic() + budget_s
-    for asked, cand in enumerate(candidates(spread(bot.index.chunks))):
+    ordered = candidates(document_chunks(bot, first)) if first else []
+    ordered += [c for c in candidates(spread(bot.index.chunks)) if c.source not in set(first)]
+    for asked, cand in enumerate(ordered):
         if len(shown) == n or asked == max_asked or time.monotonic() > deadline:
             break
         try:

@@ -41,6 +41,25 @@ CSS = """
 #chat details.more {margin-top: .6em}
 #chat details.more > summary {cursor: pointer; font-size: .9em; opacity: .8}
 #chat mark {padding: 0 2px; background: #fde68a; color: inherit}
+#build-row {align-items: center; gap: 1em; padding: .7em .9em; border: 1px solid var(--border-color-primary);
+  border-radius: var(--radius-lg); background: var(--background-fill-secondary)}
+#build-row > #stop {flex: 0 0 auto; align-self: center}
+#build-progress .build-line {margin-bottom: .45em}
+#build-progress progress {display: block; width: 100%; height: .55em; appearance: none; border: none;
+  border-radius: .3em; overflow: hidden; background: var(--border-color-primary)}
+#build-progress progress::-webkit-progress-bar {background: var(--border-color-primary); border-radius: .3em}
+#build-progress progress::-webkit-progress-value {background: var(--color-accent); border-radius: .3em}
+#build-progress progress::-moz-progress-bar {background: var(--color-accent)}
+#build-progress progress:indeterminate {background: repeating-linear-gradient(-45deg,
+  var(--border-color-primary) 0 .6em, var(--color-accent-soft) .6em 1.2em); background-size: 1.7em 100%;
+  animation: build-wait 1s linear infinite}
+@keyframes build-wait {to {background-position: 1.7em 0}}
+#build-progress .build.idle {color: var(--body-text-color-subdued)}
+#build-progress .build.failed {color: #991b1b}
+#confirm-remove, #undo {align-items: center; gap: .8em; padding: .6em .9em; border-radius: var(--radius-lg)}
+#confirm-remove {border: 1px solid #fca5a5; background: #fef2f2}
+#undo {border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary)}
+#confirm-remove > button, #undo > button {flex: 0 0 auto; align-self: center}
 #examples {flex-wrap: wrap; gap: .4em; align-items: center}
 #examples .try {flex: 0 0 auto; min-width: 0}
 #examples button.example {flex: 0 1 auto; min-width: 0; white-space: normal; text-align: left; font-weight: 400}

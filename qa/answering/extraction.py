@@ -25,11 +25,12 @@ from qa.answering.retrieval import Hit, Idf, Retrieved
 from qa.answering.spans import OTHER, best_span, classify, has_span
 from qa.answering.technical import fits, structured_answer, wants_sentence, widen
 from qa.ingest.chunking import Chunk
-from qa.text import terms
+from qa.text import QUESTION_NAMES, terms
 
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
 CANDIDATES = 16  # sentences scored, read and ranked per question
+_CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s+|\s+[—–]\s+")  # where a sentence's clauses part
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
 
@@ -101,28 +102,27 @@ def candidates(query: str, found: Retrieved) -> list[Candidate]:
     return out
 
 
-_PROPER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w’'-]*|[a-z]+[A-Z][\w-]*)")
-
-
 def name_coverage(question: str, sentence: str, heading: str) -> float:
     """Share of the question's proper names found in the sentence (or its heading); 1 if it names none."""
-    names = {t for m in _PROPER.finditer(question.strip()) for t in terms(m.group())}
+    names = {t for m in QUESTION_NAMES.finditer(question.strip()) for t in terms(m.group())}
     if not names:
         return 1.0
     return len(names & set(terms(sentence + " " + heading))) / len(names)
 
 
 def _reread(
-    question: str, scored: list[Scored], n: int, reader: Reader, texts: Mapping[str, str], ranker: Ranker
+    reading: Reading, scored: list[Scored], n: int, reader: Reader, texts: Mapping[str, str], ranker: Ranker
 ) -> tuple[list[Scored], ReadSpan]:
     """Read the best `n` of `scored`; re-rank all with `ranker.after`.
 
     A sentence is not read when its score could not change the choice (it lacks the first
     one's question terms, or even the reader's highest score would not lift it to the top)
     or when the reader is already sure of the first (score >= SURE). Unread sentences keep
-    a reader score of 0. Returns the re-ranked list and the winner's reading.
+    a reader score of 0. The reader reads `reading.focus`, in the clause that names its entity
+    (`_near`), never answering with the earlier answers it avoids. Returns the re-ranked list
+    and the winner's reading (offsets into the sentence).
     """
-    read = lambda c: reader.read(question, [texts[c.hit.chunk.source][c.start : c.end]])[0]  # noqa: E731
+    read = lambda c: read_sentence(reading, c, reader, texts[c.hit.chunk.source])  # noqa: E731
     reads = {0: read(scored[0].candidate)}
     feats = [s.features for s in scored]
     feats[0] = feats[0].with_reading(reads[0].score)
@@ -157,6 +157,46 @@ def sentence_at(cand: Candidate) -> int:
     return cand.hit.chunk.sentences.index((cand.start, cand.end))
 
 
+def read_sentence(reading: Reading, cand: Candidate, reader: Reader, text: str) -> ReadSpan:
+    """The reader's span in candidate sentence text[cand.start:cand.end] (offsets into the sentence): it reads
+    `reading.focus` in the clause that names its entity (`_near`), never answering with what it avoids."""
+    a, b = _near(text, cand.start, cand.end, reading.entity)
+    got = reader.read(reading.focus, [text[a:b]], reading.avoid)[0]
+    return ReadSpan(got.start + a - cand.start, got.end + a - cand.start, got.score)
+
+
+def _not_answered_before(reading: Reading, ranked: list[Candidate], texts: Mapping[str, str]) -> list[Candidate]:
+    """Without the sentences that hold an earlier answer this reading avoids and do not name its entity: "And
+    Huawei's?" after Alibaba's Tongyi is not answered from the sentence about Alibaba (unless none is left)."""
+    if not reading.avoid or not reading.entity:
+        return ranked
+    avoided = [a.lower() for a in reading.avoid]
+    entity = reading.entity.lower()
+
+    def answered_before(c: Candidate) -> bool:
+        sentence = texts[c.hit.chunk.source][c.start : c.end].lower()
+        return entity not in sentence and any(a in sentence for a in avoided)
+
+    return [c for c in ranked if not answered_before(c)] or ranked
+
+
+def _said(reading: Reading) -> str:
+    """The words an answer to this reading should not repeat: its query's and the earlier answers it avoids."""
+    return " ".join((reading.query, *reading.avoid))
+
+
+def _near(text: str, start: int, end: int, entity: str) -> tuple[int, int]:
+    """The clause of sentence text[start:end] that names `entity` ("former Sogou CEO Wang Xiaochuan initiated
+    Baichuan Smart Company" of a sentence about two people), or the whole sentence when it does not."""
+    at = text.find(entity, start, end) if entity else -1
+    if at < 0:
+        return start, end
+    cuts = [m.end() for m in _CLAUSES.finditer(text, start, end)]
+    a = max([start] + [c for c in cuts if c <= at])
+    b = min([end] + [c for c in cuts if c > at + len(entity)])
+    return (a, b) if b - a >= len(entity) + 10 else (start, end)
+
+
 def scored_candidates(
     reading: Reading, ranked: list[Candidate], texts: Mapping[str, str], ranker: Ranker
 ) -> list[Scored]:
@@ -166,7 +206,7 @@ def scored_candidates(
     scored = []
     for cand in ranked[:CANDIDATES]:
         text = texts[cand.hit.chunk.source]
-        has = typed and has_span(reading.focus, text, cand.start, cand.end, context=reading.query)
+        has = typed and has_span(reading.focus, text, cand.start, cand.end, context=_said(reading))
         has = has or fits(reading.focus, cand.hit.chunk, sentence_at(cand), text)
         feats = SentenceFeatures(
             dense=cand.dense,
@@ -193,27 +233,31 @@ def extract(
 
     `ranker` orders the candidate sentences (default: the hand-set rules). With a `reader`,
     the best `read_sentences` are read and all are re-ranked with its scores (`_reread`).
+    A yes/no question (`Reading.yes_no`) is answered with the sentence (or its clause) that
+    says which: the evidence, not a span of it.
     """
     ranker = ranker or Ranker.rules()
-    ranked = candidates(reading.query, found)
+    ranked = _not_answered_before(reading, candidates(reading.query, found), found.texts)
     if not ranked:
         return None
-    focus, query = reading.focus, reading.query
+    focus = reading.focus
     scored = scored_candidates(reading, ranked, found.texts, ranker)
     qtype = classify(focus)
     read: ReadSpan | None = None
     if reader is not None and read_sentences > 0:
-        scored, read = _reread(focus, scored, read_sentences, reader, found.texts, ranker)
+        scored, read = _reread(reading, scored, read_sentences, reader, found.texts, ranker)
     best, has = scored[0].candidate, scored[0].typed_span
     text = found.texts[best.hit.chunk.source]
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
     idf = lambda t: found.idf(t) / found.idf.max_idf  # noqa: E731
-    span = best_span(focus, text, best.start, best.end, idf=idf, context=query) if has else None
+    span = best_span(focus, text, best.start, best.end, idf=idf, context=_said(reading)) if has else None
     read_span = (best.start + read.start, best.start + read.end) if read is not None and read.score > 0 else None
-    structured = structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
+    structured = (
+        None if reading.yes_no else structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
+    )
     if structured is not None:
         start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
-    elif wants_sentence(focus):  # "how do I ...?", "can I ...?": the statement that answers, not a few words
+    elif reading.yes_no or wants_sentence(focus):  # yes/no: the evidence; "how do I ...?": the statement
         start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end

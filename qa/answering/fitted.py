@@ -1,7 +1,9 @@
 """The fitted models the answers are scored with, and where their files are.
 
 `qa/models/` holds, per embedder, a confidence model (`confidence-<model>[-no-reader].json`,
-with and without the span reader) and a sentence ranker (`ranker-<model>.json`), and
+with and without the span reader), a sentence ranker (`ranker-<model>.json`) and a
+conversation model (`conversation-<model>.json`, fitted on CoQA with
+`qa eval --coqa FILE --fit-conversation`), and
 the span reader itself (`reader.onnx`). An embedder without a file of its own gets
 FALLBACK_MODEL's, with a warning: its scores then mean less. Fit one with
 `qa eval --squad FILE --fit-calibration --model NAME [--read-sentences 0]`.
@@ -15,6 +17,7 @@ import re
 from pathlib import Path
 
 from qa.answering.confidence import Calibration
+from qa.answering.conversation_model import ConversationModel
 from qa.answering.ranking import Ranker
 from qa.answering.reading import Reader
 
@@ -41,7 +44,14 @@ def ranker_path(model: str) -> Path:
     return MODELS / f"ranker-{slug(model)}.json"
 
 
-def _first_fitted(tried: list[Path], model: str, what: str, hint: str = "") -> Path | None:
+def conversation_path(model: str) -> Path:
+    """Where the conversation model (how a follow-up is read) fitted for embedder `model` is kept."""
+    return MODELS / f"conversation-{slug(model)}.json"
+
+
+def _first_fitted(
+    tried: list[Path], model: str, what: str, hint: str = "", fit: str = "--squad FILE --fit-calibration"
+) -> Path | None:
     """The first file of `tried` that exists: the model's own first, then FALLBACK_MODEL's.
 
     Warns once when it is not the model's own (MiniLM's full-precision and int8 forms
@@ -53,11 +63,11 @@ def _first_fitted(tried: list[Path], model: str, what: str, hint: str = "") -> P
     if path is not None and not own and (what, model) not in _WARNED:
         _WARNED.add((what, model))
         log.warning(
-            "no %s was fitted for %r; using %s, so its scores mean less "
-            "(fit one: qa eval --squad FILE --fit-calibration --model %s%s)",
+            "no %s was fitted for %r; using %s, so its scores mean less (fit one: qa eval %s --model %s%s)",
             what,
             model,
             path.name,
+            fit,
             model,
             hint,
         )
@@ -79,6 +89,17 @@ def load_ranker(model: str = FALLBACK_MODEL) -> Ranker:
         log.warning("no sentence ranker in %s; ordering sentences by the hand-set rules", MODELS)
         return Ranker.rules()
     return Ranker.load(path)
+
+
+def load_conversation_model(model: str = FALLBACK_MODEL) -> ConversationModel:
+    """The conversation model fitted for embedder `model` (else FALLBACK_MODEL's; none at all: the more
+    confident reading wins)."""
+    tried = [conversation_path(model), conversation_path(FALLBACK_MODEL)]
+    path = _first_fitted(tried, model, "conversation model", fit="--coqa FILE --fit-conversation")
+    if path is None:
+        log.warning("no conversation model in %s; a follow-up's more confident reading wins", MODELS)
+        return ConversationModel.confidence_only()
+    return ConversationModel.load(path)
 
 
 @functools.lru_cache(maxsize=1)

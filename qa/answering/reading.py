@@ -92,16 +92,19 @@ class Reader:
         start, end = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         return start, end
 
-    def read(self, question: str, texts: list[str]) -> list[ReadSpan]:
+    def read(self, question: str, texts: list[str], avoid: tuple[str, ...] = ()) -> list[ReadSpan]:
         """The best span of each text (character offsets into it), scored over [CLS].
+
+        A span made only of the question's words, or holding one of `avoid` (earlier answers this
+        one must not repeat), gives way to the best one that is not.
 
         Each text is read on its own: the int8 model quantizes activations per run, so a
         text's score would otherwise depend on what was read beside it (and one at a
         time is as fast as padding a batch, on one thread).
         """
-        return [self._read_one(question, text) for text in texts]
+        return [self._read_one(question, text, avoid) for text in texts]
 
-    def _read_one(self, question: str, text: str) -> ReadSpan:
+    def _read_one(self, question: str, text: str, avoid: tuple[str, ...] = ()) -> ReadSpan:
         ids, mask, types, first, ctx = self._features(question, [text])
         c_ids, offsets = ctx[0]
         n = len(c_ids)
@@ -115,22 +118,26 @@ class Reader:
         pair = np.where((j >= i) & (j < i + MAX_ANSWER_TOKENS), pair, -np.inf)
         null = float(start[0, 0] + end[0, 0])
         a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
-        if self._restates(question, text[offsets[a][0] : offsets[b][1]]):
-            a, b = self._answering(question, text, pair, offsets) or (a, b)
+        if self._restates(question, text[offsets[a][0] : offsets[b][1]], avoid):
+            a, b = self._answering(question, text, pair, offsets, avoid) or (a, b)
         return ReadSpan(int(offsets[a][0]), int(offsets[b][1]), float(pair[a, b]) - null)
 
     @staticmethod
-    def _restates(question: str, span: str) -> bool:
+    def _restates(question: str, span: str, avoid: tuple[str, ...] = ()) -> bool:
         """Whether a span holds only the question's own words ("Lingxin Intelligent Company" for "Who
-        founded Lingxin Intelligent Company?"): that is not an answer to it."""
-        said = terms(span)
-        return bool(said) and set(said) <= set(terms(question))
+        founded Lingxin Intelligent Company?"), or an earlier answer of `avoid`: that is not an answer to it."""
+        said = set(terms(span))
+        if any(said >= set(terms(a)) for a in avoid if terms(a)):
+            return True
+        return bool(said) and said <= set(terms(question))
 
-    def _answering(self, question: str, text: str, pair: np.ndarray, offsets) -> tuple[int, int] | None:
+    def _answering(
+        self, question: str, text: str, pair: np.ndarray, offsets, avoid: tuple[str, ...] = ()
+    ) -> tuple[int, int] | None:
         """The best of the next `NBEST` spans that does not restate the question; None if all do."""
         top = np.argpartition(pair, -NBEST, axis=None)[-NBEST:] if pair.size > NBEST else np.arange(pair.size)
         for k in top[np.argsort(pair.reshape(-1)[top])[::-1]]:
             a, b = np.unravel_index(int(k), pair.shape)
-            if np.isfinite(pair[a, b]) and not self._restates(question, text[offsets[a][0] : offsets[b][1]]):
+            if np.isfinite(pair[a, b]) and not self._restates(question, text[offsets[a][0] : offsets[b][1]], avoid):
                 return int(a), int(b)
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from qa.text import STOPWORDS, WORD, terms
+from qa.text import DOCUMENT_NAME_WORD, STOPWORDS, WORD, terms
 
 NAME, DATE, NUMBER, COUNT, MONEY, OTHER = "name", "date", "number", "count", "money", "other"
 
@@ -49,8 +49,9 @@ _NUMBER = re.compile(
     + r"(?:\s+(?!(?:and|or|of|in|to|the|by|from|at|on|for|with|was|were|is|are)\b)[a-z][a-z-]+)?"
 )
 _MONEY_WORDS = re.compile(r"[$£€¥]|\b(?:dollars?|yuan|rmb|euros?|pounds?|cents?|usd|cny)\b", re.I)
-_CAP = r"(?:[A-Z][\w’'&.-]*[\w.]|[A-Z]|[a-z]+[A-Z][\w-]*|\d+[A-Za-z][\w-]*)"
-_NAME = re.compile(rf"{_CAP}(?:(?:[ \t]+(?:of|for|the|de|la|von|van|&|on|at))*[ \t]+{_CAP})*")
+_NAME = re.compile(
+    rf"{DOCUMENT_NAME_WORD}(?:(?:[ \t]+(?:of|for|the|de|la|von|van|&|on|at))*[ \t]+{DOCUMENT_NAME_WORD})*"
+)
 _QUOTED = re.compile(r"“([^”]{2,120})”|\"([^\"]{2,120})\"")
 _LEADING = STOPWORDS | frozenset(
     "meanwhile notably similarly likewise however furthermore lastly concurrently despite according "

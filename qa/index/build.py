@@ -35,6 +35,7 @@ from qa.index.manifest import (
     read_manifest,
     write_manifest,
 )
+from qa.index.progress import LISTING, READING, WAITING, WRITING, ProgressCallback, tell
 from qa.index.segments import Segment, embed_documents, find_segment, known_segments, read_segment, segment_key
 from qa.index.storage import (
     StreamWriter,
@@ -49,7 +50,7 @@ from qa.index.storage import (
     write_faiss,
 )
 from qa.index.table import TableWriter
-from qa.ingest.documents import Document, Skipped, list_corpus, no_documents_error, read_documents
+from qa.ingest.documents import Document, Skipped, SourceFile, list_corpus, no_documents_error, read_documents
 from qa.settings import ChunkSettings, VectorSettings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BuildPlan:
     """What a build writes and how: the folders, the model, the chunker, the vector index; whether it shows
-    progress, may be stopped (`cancel.set()` from another thread), or embeds every document again (`full`)."""
+    a bar, may be stopped (`cancel.set()` from another thread), or embeds every document again (`full`); how
+    it is committed (`commit`) and whom it tells where it is (`on_progress`)."""
 
     index_dir: Path
     corpus_dir: Path
@@ -71,6 +73,8 @@ class BuildPlan:
     # how the index is written from the segments: None for the FAISS files in the folder; another store's
     # commit(plan, segments, skipped) -> Manifest (qa.index.milvus_build.committer)
     commit: Callable | None = None
+    # told where the build is (qa.index.progress.BuildProgress), from the build's thread
+    on_progress: ProgressCallback | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,11 @@ def commit_documents(
             reused[doc.path] = seg
         else:
             todo.append((segment_key(doc.path, doc.sha256 + nonce, embedder, chunking), doc))
-    made = {s.path: s for s in embed_documents(plan.index_dir, todo, embedder, chunking, plan.progress, plan.cancel)}
-    segments = [reused.get(d.path) or made[d.path] for d in docs]
+    made = embed_documents(plan.index_dir, todo, embedder, chunking, plan.progress, plan.cancel, plan.on_progress)
+    by_path = {s.path: s for s in made}
+    segments = [reused.get(d.path) or by_path[d.path] for d in docs]
+    embedded = sum(s.sentences for s in made)
+    tell(plan.on_progress, WRITING, done=len(made), total=len(made), sentences=embedded, sentences_total=embedded)
     if plan.commit is not None:
         return plan.commit(plan, segments, skipped), sorted(reused)
     kind = (plan.vectors or VectorSettings.from_env()).resolve(sum(s.sentences for s in segments))
@@ -158,6 +165,7 @@ def sync_index(
     full: bool = False,
     vectors: VectorSettings | None = None,
     commit: Callable | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Bring the index up to date with its corpus folder: embed new and changed documents only.
 
@@ -165,10 +173,14 @@ def sync_index(
     that are listed but cannot be read are recorded as skipped, with why.
     `full=True` embeds every document again (the old index stays in use until
     the new one is complete). `commit` writes another store than FAISS (`BuildPlan.commit`).
+    `on_progress(BuildProgress)` hears each stage (`qa.index.progress`).
     """
-    plan = BuildPlan(Path(index_dir), Path(corpus_dir), embedder, chunking, vectors, progress, cancel, full, commit)
+    plan = BuildPlan(
+        Path(index_dir), Path(corpus_dir), embedder, chunking, vectors, progress, cancel, full, commit, on_progress
+    )
     plan.index_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(plan.index_dir):
+    with build_lock(plan.index_dir, on_wait=lambda: tell(on_progress, WAITING)):
+        tell(on_progress, LISTING)
         try:
             before = read_manifest(plan.index_dir).seen()
         except (IndexMissingError, IndexCorruptError):
@@ -180,7 +192,7 @@ def sync_index(
             seg = find_segment(plan.index_dir, source.path, source.sha256, embedder, chunking, known)
             if seg is not None:
                 found[source.path] = seg
-        docs, unreadable = read_documents(plan.corpus_dir, [s for s in listed if s.path not in found])
+        docs, unreadable = _read(plan, [s for s in listed if s.path not in found])
         skipped += unreadable
         docs += [Document(s.path, "", s.sha256, s.format) for s in listed if s.path in found]  # text not needed
         docs.sort(key=lambda d: d.path)
@@ -196,6 +208,19 @@ def sync_index(
         kept=tuple(p for p in kept if before.get(p) == now_docs[p]),
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
     )
+
+
+def _read(plan: BuildPlan, sources: list[SourceFile]) -> tuple[list[Document], list[Skipped]]:
+    """Read the listed files to embed, telling `plan.on_progress` after each."""
+    if plan.on_progress is None:
+        return read_documents(plan.corpus_dir, sources)
+    docs, skipped = [], []
+    for i, source in enumerate(sources):
+        tell(plan.on_progress, READING, done=i, total=len(sources))
+        got, unreadable = read_documents(plan.corpus_dir, [source])
+        docs += got
+        skipped += unreadable
+    return docs, skipped
 
 
 def _training_sample(index_dir: Path, segments: list[Segment]) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 from qa.errors import BuildCancelled, IndexCorruptError, IndexMissingError
 from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import FORMAT_VERSION, now, read_manifest
+from qa.index.progress import EMBEDDING, ProgressCallback, tell
 from qa.index.storage import atomic_write, file_entry, load_npy, npy_bytes, read_checked
 from qa.ingest.chunking import Chunk, chunk_document, sentence_inputs
 from qa.ingest.documents import Document, sha256_bytes
@@ -148,7 +149,7 @@ def read_segment(index_dir: Path, entry: dict) -> tuple[dict, np.ndarray]:
 
 
 class _Progress:
-    """A bar over the texts to embed, with an ETA (tqdm; Gradio's track_tqdm shows it in the UI)."""
+    """A bar over the texts to embed, with an ETA (tqdm, on the command line; the chat takes `on_progress`)."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         from tqdm.auto import tqdm
@@ -172,15 +173,24 @@ def embed_documents(
     chunking: ChunkSettings,
     progress: bool,
     cancel: threading.Event | None,
+    on_progress: ProgressCallback | None = None,
 ) -> list[Segment]:
-    """Chunk and embed documents in groups of about EMBED_GROUP texts, writing a segment per document."""
+    """Chunk and embed documents in groups of about EMBED_GROUP texts, writing a segment per document.
+
+    `on_progress` hears EMBEDDING before the first group and after each (`qa.index.progress`).
+    """
     planned = []
     for key, doc in todo:
         chunks = chunk_document(doc, chunking)
         texts = sentence_inputs(doc, chunks)
         planned.append((key, doc, chunks, texts))
     segments: list[Segment] = []
-    with _Progress(sum(len(p[3]) for p in planned), progress) as bar:
+    total, embedded = sum(len(p[3]) for p in planned), 0
+
+    def report() -> None:
+        tell(on_progress, EMBEDDING, done=len(segments), total=len(planned), sentences=embedded, sentences_total=total)
+
+    with _Progress(total, progress) as bar:
         i = 0
         while i < len(planned):
             if cancel is not None and cancel.is_set():
@@ -188,6 +198,7 @@ def embed_documents(
                     f"the build was stopped after {len(segments)} of {len(planned)} documents; "
                     "the previous index is still in use, and the next build picks up where this one stopped"
                 )
+            report()
             group, size = [], 0
             while i < len(planned) and (not group or size + len(planned[i][3]) <= EMBED_GROUP):
                 group.append(planned[i])
@@ -200,6 +211,9 @@ def embed_documents(
                 segments.append(write_segment(index_dir, key, doc, chunks, vectors[row : row + len(doc_texts)]))
                 row += len(doc_texts)
             bar.update(size)
+            embedded += size
+    if planned:
+        report()
     return segments
 
 

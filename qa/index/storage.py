@@ -16,6 +16,7 @@ import io
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -142,11 +143,17 @@ def read_npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
 
 
 @contextlib.contextmanager
-def build_lock(index_dir: Path):
-    """One build at a time per index folder (a lock on the folder itself): a second waits for the first."""
+def build_lock(index_dir: Path, on_wait: Callable[[], None] | None = None):
+    """One build at a time per index folder (a lock on the folder itself): a second waits for the first,
+    calling `on_wait()` first when it has to wait."""
     fd = os.open(index_dir, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock

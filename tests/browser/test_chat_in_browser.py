@@ -122,6 +122,7 @@ def test_upload_pdf_and_docx_ask_about_them_then_remove_one(page, tmp_path):
     page.click("#to-remove input")
     page.get_by_role("option", name="canteen-memo.docx").click()
     page.click("#remove")
+    page.click("#confirm-yes")  # removing asks first (tests/browser/test_documents_tab.py)
     page.wait_for_function("!document.querySelector('#sources').innerText.includes('canteen-memo')", timeout=TIMEOUT)
     assert "1 removed" in page.inner_text("#status")
     page.get_by_role("tab", name="Chat").click()

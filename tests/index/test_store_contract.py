@@ -39,8 +39,8 @@ QUESTIONS = ["Who founded Acme Robotics?", "When was Acme Robotics founded?", "W
 
 
 def milvus_settings(path):
-    pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install -e '.[milvus]')")
-    pytest.importorskip("milvus_lite", reason="the milvus extra is not installed (pip install -e '.[milvus]')")
+    import milvus_lite  # noqa: F401  (the milvus extra, which setup.sh --test installs: missing, the tests fail)
+
     from qa.index.milvus import MilvusSettings
 
     return MilvusSettings(str(path / "lite.db"))
@@ -191,7 +191,6 @@ def test_the_manifest_records_the_store_without_credentials(milvus_index):
 
 
 def test_bad_milvus_settings_name_the_bad_value():
-    pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install -e '.[milvus]')")
     from qa.index.milvus import MilvusSettings
 
     with pytest.raises(ConfigError, match=r"'store\.sqlite'"):
@@ -246,7 +245,6 @@ def test_collections_that_no_longer_match_the_manifest_are_stale(milvus_index):
 
 @pytest.mark.slow
 def test_the_cli_builds_into_milvus_and_answers_from_it(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("pymilvus", reason="the milvus extra is not installed (pip install -e '.[milvus]')")
     from qa import cli
     from qa.index import embedding
 

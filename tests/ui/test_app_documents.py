@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.api import PROJECT_ROOT, QA, default_qa
+from qa.api import PROJECT_ROOT, QA, add, default_qa
 from qa.index import load_index, read_manifest
 from tests.conftest import FakeEmbedder, make_docx, make_pdf, write_corpus
 from ui.app import build_app
@@ -146,3 +146,19 @@ def test_requests_during_a_rebuild_all_succeed_from_one_index_or_the_other(bundl
     assert "(5 added)" in status
     assert errors == [] and len(replies) >= 3
     assert all("Huawei" in r and not r.startswith("⚠️") for r in replies)
+
+
+def test_a_rescan_says_what_the_chat_did_not_have_yet(tmp_path, serve):
+    """`qa add` (another process) indexed a document: the re-scan embeds nothing, and says the chat gained it."""
+    corpus = write_corpus(tmp_path / "corpus", {"a.txt": "Alpha is the first letter."})
+    index = tmp_path / "index"
+    embedder = FakeEmbedder()
+    QA.load(index, corpus=corpus, embedder=embedder)
+    with serve(build_app(lambda: QA.load(index, corpus=corpus, embedder=embedder, on_stale="error"))) as c:
+        note = write_corpus(tmp_path / "cli", {"b.txt": "Beta is the second letter."})
+        add([note / "b.txt"], corpus, index, embedder=embedder)  # as `qa add` does, outside the chat
+        status, sources, _ = c.predict(api_name="/rebuild")
+        assert "Indexed 2 documents" in status and "(1 added)" in status, status
+        assert {r[0] for r in sources["data"]} == {"a.txt", "b.txt"}
+        status, _, _ = c.predict(api_name="/rebuild")
+        assert "(no change)" in status, status

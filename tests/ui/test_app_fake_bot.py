@@ -17,6 +17,7 @@ class FakeBot:
         manifest = SimpleNamespace(
             model="fake-model",
             built_at="2026-01-01T00:00:00Z",
+            build_id="20260101T000000-fake",
             documents={"a.txt": "0"},
             corpus=".",
             counts={},

@@ -10,7 +10,7 @@ import pytest
 
 from qa.answers import Answer
 from qa.ingest.chunking import split_sentences
-from ui.examples import base_form, candidate_questions, candidates, example_questions, spread
+from ui.examples import base_form, candidate_questions, candidates, document_chunks, example_questions, spread
 
 
 def chunk(text: str, source: str = "a.txt", start: int = 0) -> SimpleNamespace:
@@ -89,6 +89,10 @@ def test_no_question_from_a_sentence_without_a_plain_fact(sentence):
         ("focused", "focus"),
         ("made", "make"),
         ("consists", "consist"),
+        ("handled", "handle"),
+        ("settled", "settle"),
+        ("curled", "curl"),
+        ("crawled", "crawl"),
         ("visited", None),  # -ited: visit or unite? not guessed
     ],
 )
@@ -180,3 +184,27 @@ def test_example_sentences_come_from_at_most_300_chunks_spread_over_the_corpus(n
     bot = Bot(chunks, {})
     example_questions(bot, max_asked=3)
     assert len(chunks.read) == min(n, 300) and len(bot.asked) == min(n, 3)
+
+
+class PaddedChunks(CountingChunks):
+    """Each chunk a document of its own, named so that path order is chunk order (as an index keeps them)."""
+
+    def __getitem__(self, i):
+        got = super().__getitem__(i)
+        return chunk(got.text, f"d{i:07d}.txt")
+
+
+def test_the_documents_named_first_give_the_first_examples_without_reading_the_corpus():
+    n = 100_000
+    chunks = PaddedChunks(n)
+    new = ["d0077777.txt", "d0000005.txt"]
+    when = {f"When did Holdings No{int(d[1:8])} launch the model Alpha?": (d, 3, 7) for d in new}
+    bot = Bot(chunks, when)
+    bot.index.manifest = SimpleNamespace(segments={f"d{i:07d}.txt": {"chunks": 1} for i in range(n)})
+    assert example_questions(bot, 2, first=new) == [  # in path order, as the index holds them
+        "When did Holdings No5 launch the model Alpha?",
+        "When did Holdings No77777 launch the model Alpha?",
+    ]
+    assert len(chunks.read) <= 2 + 300, "the new documents' chunks, then a spread of the rest"
+    bot.index.manifest = SimpleNamespace(segments={"elsewhere.txt": {"chunks": n}})
+    assert document_chunks(bot, new) == [], "an index laid out otherwise: no document goes first"

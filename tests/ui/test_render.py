@@ -88,7 +88,8 @@ class _Html(HTMLParser):
 
 def to_html(markdown: str) -> _Html:
     """Render like a chat bubble does: CommonMark with raw HTML allowed, tables, strikethrough."""
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it
+
     md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     parser = _Html()
     parser.feed(md.render(markdown))
