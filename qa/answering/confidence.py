@@ -27,9 +27,7 @@ class ConfidenceFeatures:
     number or amount and no such span was found; `name_coverage`: the share of the question's
     names it holds; `reader`: the span reader's scaled score (0 when it did not read);
     `structured`: 1 when the extract was taken from the chunk's structure (a term's name, a table
-    cell, a command line, a default); `documentation`: 1 when the sentence is from a document read
-    with its structure (HTML, Markdown, Word), whose questions and sentences differ from prose;
-    `rarest`: 1 when the question's most specific term (the rarest in the documents; one they never
+    cell, a command line, a default); `rarest`: 1 when the question's most specific term (the rarest in the documents; one they never
     use counts as rarest of all) is in the sentence's passage: a question the documents don't answer
     mostly shares the passage's common words, not its most specific one ("Which exception is raised
     when a *WebSocket* handshake fails?").
@@ -44,7 +42,6 @@ class ConfidenceFeatures:
     name_coverage: float
     reader: float
     structured: float = 0.0
-    documentation: float = 0.0
     rarest: float = 1.0
 
     def vector(self) -> tuple[float, ...]:
@@ -79,7 +76,7 @@ class Calibration:
         """The model saved in `path`; ConfigError when it was fitted on other features.
 
         A model fitted before documents were read with their structure (on BEFORE_STRUCTURE) gives
-        `structured` and `documentation` no weight.
+        `structured` and `rarest` no weight.
         """
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         fitted = tuple(d.get("features", ()))

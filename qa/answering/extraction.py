@@ -285,7 +285,6 @@ def extract(
         name_coverage=name_coverage(focus, text[best.start : best.end], best.hit.chunk.heading),
         reader=reader_feature(read.score) if read is not None else 0.0,
         structured=1.0 if structured is not None else 0.0,
-        documentation=1.0 if best.hit.chunk.sentence_kinds else 0.0,
         rarest=rarest_held(focus, best.hit.chunk, found.idf),
     )
     first = [x.candidate for x in scored]

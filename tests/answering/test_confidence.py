@@ -52,4 +52,4 @@ def test_a_model_fitted_before_the_structure_features_gives_them_no_weight(tmp_p
     path.write_text(json.dumps({"features": older, "weights": [1.0] * 8, "bias": 0.0}), encoding="utf-8")
     cal = Calibration.load(path)
     assert cal.weights == (1.0,) * 8 + (0.0,) * (len(FEATURES) - 8)
-    assert cal.confidence(features(structured=1.0, documentation=1.0)) == cal.confidence(features())
+    assert cal.confidence(features(structured=1.0, rarest=0.0)) == cal.confidence(features())
