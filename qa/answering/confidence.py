@@ -27,10 +27,10 @@ class ConfidenceFeatures:
     number or amount and no such span was found; `name_coverage`: the share of the question's
     names it holds; `reader`: the span reader's scaled score (0 when it did not read);
     `structured`: 1 when the extract was taken from the chunk's structure (a term's name, a table
-    cell, a command line, a default); `rarest`: 1 when the question's most specific term (the rarest in the documents; one they never
-    use counts as rarest of all) is in the sentence's passage: a question the documents don't answer
-    mostly shares the passage's common words, not its most specific one ("Which exception is raised
-    when a *WebSocket* handshake fails?").
+    cell, a command line, a default); `rarest`: 1 when the question's most specific term (the rarest
+    in the documents; one they never use counts as rarest of all) is in the sentence's passage: a
+    question the documents don't answer mostly shares the passage's common words, not its most
+    specific one ("Which exception is raised when a *WebSocket* handshake fails?").
     """
 
     dense: float

@@ -23,7 +23,7 @@ from qa.ingest.blocks import KIND_OF_LETTER
 from qa.ingest.documents import Document
 from qa.settings import ChunkSettings
 
-Span = tuple[int, int]
+Offsets = tuple[int, int]  # (start, end) character offsets into a document's text
 
 ABBREVIATIONS = frozenset(
     [
@@ -115,7 +115,7 @@ class Chunk:
     heading: str
     paragraph: int
     line: int
-    sentences: tuple[Span, ...]
+    sentences: tuple[Offsets, ...]
     title: str = ""
     kind: str = ""
     path: str = ""
@@ -171,7 +171,7 @@ class Chunk:
         )
 
 
-def _strip(text: str, start: int, end: int) -> Span:
+def _strip(text: str, start: int, end: int) -> Offsets:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -179,10 +179,10 @@ def _strip(text: str, start: int, end: int) -> Span:
     return start, end
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Offsets]:
     """Sentence spans of text[start:end], as offsets into `text`, whitespace trimmed."""
     end = len(text) if end is None else end
-    spans: list[Span] = []
+    spans: list[Offsets] = []
     begin = start
     for m in _SENTENCE_END.finditer(text, start, end):
         if text[m.start()] == ".":
@@ -373,7 +373,7 @@ def paragraphs(text: str) -> list[Paragraph]:
     return out
 
 
-def _windows(sentences: list[Span], settings: ChunkSettings) -> Iterator[list[Span]]:
+def _windows(sentences: list[Offsets], settings: ChunkSettings) -> Iterator[list[Offsets]]:
     i = 0
     while i < len(sentences):
         j = i + 1

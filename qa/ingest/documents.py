@@ -20,7 +20,14 @@ from pathlib import Path
 
 from qa.errors import CorpusError
 from qa.ingest.blocks import Block
-from qa.ingest.formats import FORMATS, FormatError, ReadLimits, extract, format_of, max_bytes  # max_bytes: file limit
+from qa.ingest.formats import (  # max_bytes: file limit
+    FORMATS,
+    FormatError,
+    ReadLimits,
+    format_of,
+    max_bytes,
+    read_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +164,7 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     if len(data) > max_bytes():
         return Skipped(source.path, _size_limit_reason(len(data), max_bytes()), digest)
     try:
-        got = extract(data, source.format)
+        got = read_bytes(data, source.format)
     except FormatError as exc:
         return Skipped(source.path, str(exc), digest)
     except Exception as exc:  # a library failing on a damaged file: name the file, keep going
@@ -182,7 +189,7 @@ def read_text(path: str | Path) -> str:
     """The text of a corpus file exactly as offsets refer to it."""
     path = Path(path)
     fmt = format_of(path.name) or "text"
-    return extract(path.read_bytes(), fmt).text
+    return read_bytes(path.read_bytes(), fmt).text
 
 
 def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[Skipped]]:

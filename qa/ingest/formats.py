@@ -18,7 +18,7 @@ inflating); a PDF has at most `pdf_pages` pages; an HTML file has at most
 Word reading stops at `seconds`. A file over a limit
 raises `FormatError` saying which and by how much.
 
-A reader returns `Extracted(text, pages, blocks)`; `pages` holds the character
+A reader returns `FileText(text, pages, blocks)`; `pages` holds the character
 offset where each PDF page starts (empty for the other formats), `blocks` the
 kind and place of each piece of the text (`qa.ingest.blocks`; empty for plain
 text and PDF, which the chunker reads line by line). A file a reader cannot make
@@ -48,7 +48,7 @@ class FormatError(ValueError):
 
 
 @dataclass(frozen=True)
-class Extracted:
+class FileText:
     text: str
     pages: tuple[int, ...] = ()
     blocks: tuple[Block, ...] = ()
@@ -137,25 +137,25 @@ def format_of(name: str) -> str | None:
     return FORMATS.get(name[dot:].lower()) if dot >= 0 else None
 
 
-def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     if b"\x00" in data[:8192]:
         raise FormatError("binary file")
     limits.check_text(len(data))
     try:
-        return Extracted(data.decode("utf-8"))
+        return FileText(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
 
 
-def _markdown(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _markdown(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from qa.ingest.markdown_reader import read_markdown
 
     text, blocks = read_markdown(_plain(data, limits, deadline).text)
     limits.check_text(len(text))
-    return Extracted(text, (), blocks)
+    return FileText(text, (), blocks)
 
 
-def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from qa.ingest.html_layout import check_tree, html_tree
     from qa.ingest.html_reader import read_tree
 
@@ -168,14 +168,14 @@ def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
         markup = data.decode("cp1252", errors="replace")
     tree = html_tree(markup)
     if tree is None:
-        return Extracted("")
+        return FileText("")
     check_tree(tree, limits, padded=False)  # this reader does not pad table columns as inscriptis did
     text, blocks = read_tree(tree)
     limits.check_text(len(text))
-    return Extracted(text, (), blocks)
+    return FileText(text, (), blocks)
 
 
-def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PyPdfError
 
@@ -203,7 +203,7 @@ def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
         raise FormatError(f"a PDF over pypdf's limits ({type(exc).__name__}: {exc})") from exc
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise FormatError(f"not a readable PDF ({exc})") from exc
-    return Extracted(PAGE_BREAK.join(parts), tuple(pages))
+    return FileText(PAGE_BREAK.join(parts), tuple(pages))
 
 
 def _check_declared_pages(reader, limits: ReadLimits) -> None:
@@ -216,11 +216,11 @@ def _check_declared_pages(reader, limits: ReadLimits) -> None:
         raise FormatError(f"{declared:,} pages, more than the {limits.pdf_pages:,} read")
 
 
-def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from qa.ingest.docx_text import docx_text
 
     text, blocks = docx_text(data, limits, deadline)
-    return Extracted(text, (), blocks)
+    return FileText(text, (), blocks)
 
 
 def _tidy(text: str) -> str:
@@ -232,7 +232,7 @@ def _tidy(text: str) -> str:
 READERS = {"text": _plain, "markdown": _markdown, "html": _html, "pdf": _pdf, "docx": _docx}
 
 
-def extract(data: bytes, fmt: str, limits: ReadLimits | None = None) -> Extracted:
+def read_bytes(data: bytes, fmt: str, limits: ReadLimits | None = None) -> FileText:
     """The text of a file's bytes in format `fmt` (see FORMATS), within `limits` (default: from the environment)."""
     limits = limits or ReadLimits.from_env()
     return READERS[fmt](data, limits, Deadline(limits.seconds))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.ingest.documents import list_corpus, page_at, read_document, read_text, scan_corpus
-from qa.ingest.formats import FormatError, extract, format_of
+from qa.ingest.formats import FormatError, format_of, read_bytes
 from tests.conftest import make_docx, make_pdf, write_corpus
 
 
@@ -24,7 +24,7 @@ def test_format_of_names():
 
 def test_pdf_text_keeps_pages_and_their_offsets(tmp_path):
     data = make_pdf(["Acme was founded in 1901 by Jane Doe.", "The second page says the plant moved to Lyon."])
-    got = extract(data, "pdf")
+    got = read_bytes(data, "pdf")
     assert "founded in 1901" in got.text and "moved to Lyon" in got.text
     assert len(got.pages) == 2 and got.pages[0] == 0
     second = got.text.index("The second page")
@@ -37,7 +37,7 @@ def test_docx_text_is_its_paragraphs_and_tables(tmp_path):
         ["Quarterly report", "Revenue grew by 12 percent in the third quarter.", "Costs fell."],
         table=[["Region", "Sales"], ["North", "40"]],
     )
-    got = extract(data, "docx")
+    got = read_bytes(data, "docx")
     assert got.text.split("\n\n") == [
         "Quarterly report",
         "Revenue grew by 12 percent in the third quarter.",
@@ -60,7 +60,7 @@ def test_html_text_drops_scripts_styles_and_markup():
         "<html><head><title>T</title><style>p{color:red}</style><script>alert('x')</script></head>"
         "<body><h1>Plant history</h1><p>The plant opened in <b>1950</b>.</p><p>It closed in 1999.</p></body></html>"
     )
-    text = extract(html.encode(), "html").text
+    text = read_bytes(html.encode(), "html").text
     assert "The plant opened in 1950." in text and "It closed in 1999." in text
     assert "alert" not in text and "color" not in text and "<" not in text
 
@@ -125,7 +125,7 @@ def test_a_file_that_vanishes_after_listing_is_skipped_by_name(tmp_path):
 
 def test_format_error_is_a_value_error():
     with pytest.raises(FormatError, match="binary"):
-        extract(b"\x00\x01\x02", "text")
+        read_bytes(b"\x00\x01\x02", "text")
 
 
 def test_the_bounded_word_reader_gives_python_docx_s_own_text():
@@ -173,9 +173,9 @@ def test_the_bounded_word_reader_gives_python_docx_s_own_text():
             blocks.append("\n".join(rows))
         elif item.text.strip():
             blocks.append(" ".join(item.text.split()))
-    assert extract(data, "docx").text == "\n\n".join(blocks)
+    assert read_bytes(data, "docx").text == "\n\n".join(blocks)
     assert "See the linked words" in blocks[2] and "r1c2 r2c2 r3c2" in blocks[3]
-    kinds = [b.kind for b in extract(data, "docx").blocks]
+    kinds = [b.kind for b in read_bytes(data, "docx").blocks]
     # "See the linked words": short, without final punctuation: written as a heading (a label) for what follows
     assert kinds[:4] == ["heading", "paragraph", "heading", "header"] and kinds[-1] == "paragraph"
 

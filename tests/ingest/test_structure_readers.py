@@ -12,7 +12,7 @@ from __future__ import annotations
 from qa.ingest.blocks import CODE, DEFINITION, HEADER, HEADING, ITEM, LABEL_LEVEL, PARAGRAPH, ROW, TERM
 from qa.ingest.chunking import chunk_document, sentence_inputs
 from qa.ingest.documents import Document, read_text
-from qa.ingest.formats import extract
+from qa.ingest.formats import read_bytes
 from qa.settings import ChunkSettings
 from tests.conftest import make_docx
 
@@ -99,7 +99,7 @@ def blocks_of(text: str, blocks) -> list[tuple[str, str]]:
 
 
 def test_sphinx_definition_lists_keep_their_terms_without_permalinks_or_navigation():
-    got = extract(SPHINX.encode(), "html")
+    got = read_bytes(SPHINX.encode(), "html")
     text = got.text
     assert "exception requests.ReadTimeout(*args, **kwargs)" in text, "the signature as a browser shows it"
     for noise in ("¶", "[source]", "previous", "Quick search", "Kenneth Reitz", "Navigation", "DOCUMENTATION"):
@@ -119,7 +119,7 @@ def test_sphinx_definition_lists_keep_their_terms_without_permalinks_or_navigati
 
 
 def test_html_tables_pre_and_bold_questions_keep_their_structure():
-    got = extract(SQLITE.encode(), "html")
+    got = read_bytes(SQLITE.encode(), "html")
     text = got.text
     assert "Home" not in text and "Documentation" not in text, "the page's menu is not content"
     kinds = blocks_of(text, got.blocks)
@@ -136,7 +136,7 @@ def test_html_tables_pre_and_bold_questions_keep_their_structure():
 
 
 def test_markdown_renders_inline_code_tables_fences_and_admonitions():
-    got = extract(MKDOCS.encode(), "markdown")
+    got = read_bytes(MKDOCS.encode(), "markdown")
     text = got.text
     assert "`" not in text and "](" not in text and "|" not in text.split("\n")[0]
     assert "Make a virtual environment in .venv and run hatch fmt --fix to format; more." in text
@@ -164,7 +164,7 @@ def test_word_heading_styles_and_tables_keep_their_order():
     document.add_paragraph("After the table.")
     buf = io.BytesIO()
     document.save(buf)
-    got = extract(buf.getvalue(), "docx")
+    got = read_bytes(buf.getvalue(), "docx")
     assert blocks_of(got.text, got.blocks) == [
         (PARAGRAPH, "Intro text."),
         (HEADING, "Limits"),
@@ -178,7 +178,7 @@ def test_word_heading_styles_and_tables_keep_their_order():
 def test_chunks_carry_their_term_columns_and_heading_path(tmp_path):
     for name, data, fmt in (("api.html", SPHINX, "html"), ("config.md", MKDOCS, "markdown")):
         (tmp_path / name).write_text(data, encoding="utf-8")
-        got = extract(data.encode(), fmt)
+        got = read_bytes(data.encode(), fmt)
         doc = Document(name, got.text, "x", fmt, (), got.blocks)
         assert read_text(tmp_path / name) == doc.text, "the stored text is what reading the file again gives"
         chunks = chunk_document(doc, ChunkSettings())
