@@ -292,7 +292,7 @@ def plot_recall(reports: list[dict], path: Path) -> Path | None:
 
 
 DOC_SETS = PROJECT_ROOT / "eval" / "docs"
-DOCS_WEIGHT = 4.0  # a documentation question counts as this many SQuAD questions when fitting
+DOCS_WEIGHT = 1.0  # a documentation question counts as this many SQuAD questions when fitting
 
 
 def doc_groups(names: list[str], embedder, settings: AnswerSettings, held_out_set: str | None = None):
