@@ -169,7 +169,7 @@ def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     tree = html_tree(markup)
     if tree is None:
         return FileText("")
-    check_tree(tree, limits, padded=False)  # this reader does not pad table columns as inscriptis did
+    check_tree(tree, limits)
     text, blocks = read_tree(tree)
     limits.check_text(len(text))
     return FileText(text, (), blocks)
