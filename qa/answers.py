@@ -29,6 +29,7 @@ class Quote:
     heading: str = ""
     highlight: tuple[int, int] | None = None
     page: int | None = None  # 1-based PDF page where the quote starts; None for other formats
+    kind: str = ""  # its chunk's kind (qa.ingest.blocks: definition, table_row, code, ...), '' for plain text
 
     def citation(self) -> str:
         where = f"page {self.page}, " if self.page is not None else ""

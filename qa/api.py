@@ -553,6 +553,8 @@ class QA:
                 how=how,
                 yes_no=yes_no,
             )
+        # an answer taken from the sentence's context (a definition's term) comes with that context
+        lo, hi = min(got.start, best.start), max(got.end, best.end)
         return Answer(
             question=question,
             found=True,
@@ -562,7 +564,7 @@ class QA:
             source=best.hit.chunk.source,
             start=got.start,
             end=got.end,
-            sentence=doc[best.start : best.end],
+            sentence=doc[lo:hi],
             query=query,
             translation=translation,
             how=how,
@@ -577,18 +579,24 @@ class QA:
             if chunk.id in seen:
                 continue
             seen.add(chunk.id)
+            start, end, text = chunk.start, chunk.end, chunk.text
+            if i == 0 and highlight is not None and not (start <= highlight[0] and highlight[1] <= end):
+                # the answer is the chunk's context (the term above a long definition): the quote shows it
+                start, end = min(start, highlight[0]), max(end, highlight[1])
+                text = self.index.texts[chunk.source][start:end]
             quotes.append(
                 Quote(
-                    text=chunk.text,
+                    text=text,
                     source=chunk.source,
-                    start=chunk.start,
-                    end=chunk.end,
+                    start=start,
+                    end=end,
                     score=round(cand.score, 4),
                     paragraph=chunk.paragraph,
                     line=chunk.line,
                     heading=chunk.heading,
                     highlight=highlight if i == 0 else None,
                     page=page_at(self.index.pages.get(chunk.source, ()), chunk.start),
+                    kind=chunk.kind,
                 )
             )
             if len(quotes) == k:

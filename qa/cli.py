@@ -112,6 +112,20 @@ def parser() -> argparse.ArgumentParser:
         help="with --squad: refit the sentence ranker and the confidence model for this model and reader "
         "setting (qa/models/ranker-*.json, confidence-*.json) before measuring",
     )
+    p.add_argument(
+        "--fit-docs",
+        default=None,
+        metavar="SETS",
+        help="with --fit-calibration: also fit on these documentation sets of eval/docs (comma-separated, "
+        "e.g. sqlite,requests,hatch): questions generated from their structure and their written ones, "
+        "the documents at even positions (the others are checked)",
+    )
+    p.add_argument(
+        "--hold-out-docs",
+        default=None,
+        metavar="SET",
+        help="with --fit-docs: a documentation set only checked on, never fitted (fit on two, check the third)",
+    )
     _reader(p)
     _paths(p)
     _store(p)

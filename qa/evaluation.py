@@ -28,6 +28,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+from qa.answering.calibration import auc
 from qa.answering.fitted import load_calibration, load_ranker, slug
 from qa.api import PROJECT_ROOT, QA, default_model
 from qa.index.embedding import load_embedder
@@ -142,17 +145,22 @@ def score_variant(bot: QA, questions: list[dict], mode: str) -> dict:
         bot.glossary,
     )
     rows, latencies = [], []
+    threshold = variant.settings.threshold
     for item in questions:
         t0 = time.perf_counter()
-        a = variant.answer(item["question"], item.get("history"))
+        # asked with no threshold, so that the extract is known whatever the confidence (the threshold table)
+        a = variant.answer(item["question"], item.get("history"), threshold=0.0)
         latencies.append(time.perf_counter() - t0)
         golds = item["answers"]
-        row = {"id": item["id"], "type": item["type"], "found": a.found, "text": a.text, "conf": a.confidence}
+        found = a.confidence >= threshold
+        row = {"id": item["id"], "type": item["type"], "found": found, "text": a.text if found else ""}
+        row["conf"] = a.confidence
         if golds:
-            row["correct"] = a.found and any(contains(a.text, g) for g in golds)
+            row["right_if_found"] = any(contains(a.text, g) for g in golds)
+            row["correct"] = found and row["right_if_found"]
             row["hit3"] = any(contains(q.text, g) for q in a.quotes[:3] for g in golds)
-            row["f1"] = max(f1_score(a.text, g) for g in golds) if a.found else 0.0
-            row["em"] = max(exact_match(a.text, g) for g in golds) if a.found else 0.0
+            row["f1"] = max(f1_score(a.text, g) for g in golds) if found else 0.0
+            row["em"] = max(exact_match(a.text, g) for g in golds) if found else 0.0
             if "paragraph" not in item:
                 row["answer_rank"] = _rank_of_answer(variant, item, mode)
         if "paragraph" in item:
@@ -199,11 +207,35 @@ def summarize(result: dict) -> dict:
     for r in result["rows"]:
         by_type[r["type"]].append(r["correct"] if "correct" in r else not r["found"])
     s["accuracy_by_type"] = {t: mean(v) for t, v in sorted(by_type.items())}
+    if una and ans:  # how well the confidence tells a right answer from a wrong or unanswerable one
+        scores = [r["conf"] for r in rows if "conf" in r]
+        right = [int(r.get("right_if_found", False)) for r in rows if "conf" in r]
+        s["confidence_auc"] = round(auc(np.array(scores), np.array(right)), 3)
     return s
 
 
+def threshold_table(result: dict, thresholds=(0.3, 0.4, 0.5, 0.6, 0.7)) -> list[dict]:
+    """Accuracy, false abstention and abstention had the confidence threshold been each of `thresholds`."""
+    rows = [r for r in result["rows"] if not r["type"].startswith("zh") and "conf" in r]
+    ans = [r for r in rows if "right_if_found" in r]
+    una = [r for r in rows if "right_if_found" not in r and "abstained_without_article" not in r]
+    out = []
+    for t in thresholds:
+        out.append(
+            {
+                "threshold": t,
+                "accuracy": round(sum(r["conf"] >= t and r["right_if_found"] for r in ans) / max(1, len(ans)), 3),
+                "false_abstention": round(sum(r["conf"] < t for r in ans) / max(1, len(ans)), 3),
+                "abstention": round(sum(r["conf"] < t for r in una) / len(una), 3) if una else None,
+            }
+        )
+    return out
+
+
 def print_table(title: str, summaries: dict[str, dict]) -> None:
-    keys = [k for k in next(iter(summaries.values())) if k not in ("accuracy_by_type", "recall_curve")]
+    keys = list(
+        dict.fromkeys(k for s in summaries.values() for k in s if k not in ("accuracy_by_type", "recall_curve"))
+    )
     print(f"\n{title}")
     print(f"{'metric':<18}" + "".join(f"{m:>10}" for m in summaries))
     for k in keys:
@@ -219,7 +251,18 @@ def evaluate(bot: QA, questions: list[dict], title: str) -> dict:
     results = {mode: score_variant(bot, questions, mode) for mode in RETRIEVERS}
     summaries = {mode: summarize(r) for mode, r in results.items()}
     print_table(title, summaries)
-    return {"title": title, "summary": summaries, "rows": {m: r["rows"] for m, r in results.items()}}
+    table = threshold_table(results[bot.settings.retriever])
+    if table[0]["abstention"] is not None:
+        print(f"\nconfidence threshold ({bot.settings.retriever}): accuracy / false abstention / abstention")
+        for row in table:
+            cells = (row["accuracy"], row["false_abstention"], row["abstention"])
+            print(f"  {row['threshold']:.1f}   " + " / ".join(f"{c:.3f}" for c in cells))
+    return {
+        "title": title,
+        "summary": summaries,
+        "thresholds": table,
+        "rows": {m: r["rows"] for m, r in results.items()},
+    }
 
 
 def plot_recall(reports: list[dict], path: Path) -> Path | None:
@@ -246,6 +289,46 @@ def plot_recall(reports: list[dict], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+DOC_SETS = PROJECT_ROOT / "eval" / "docs"
+DOCS_WEIGHT = 1.0  # a documentation question counts as this many SQuAD questions when fitting
+
+
+def doc_groups(names: list[str], embedder, settings: AnswerSettings, held_out_set: str | None = None):
+    """Documentation questions to fit on and to check with: (train groups, test groups).
+
+    For each set of `eval/docs` (fetched into eval/.cache/docs by eval/docs/fetch.py): the questions
+    generated from its documents' structure and its written questions. Whole documents are held out:
+    those at even positions are fitted on, the others checked; `held_out_set` is only checked. A set the
+    manifest marks held out (kept out of all fitting) is refused.
+    """
+    from qa.answering.calibration import Group
+    from qa.answering.doc_questions import generate
+
+    manifest = json.loads((DOC_SETS / "manifest.json").read_text(encoding="utf-8"))["sets"]
+    train, test = [], []
+    for name in dict.fromkeys([*names, *([held_out_set] if held_out_set else [])]):
+        if name not in manifest:
+            raise SystemExit(f"no documentation set {name!r} in {DOC_SETS / 'manifest.json'}")
+        if manifest[name].get("held_out"):
+            raise SystemExit(f"{name!r} is held out of all fitting (eval/docs/README.md)")
+        cache = CACHE / "docs" / name
+        bot = QA.load(cache / "index", corpus=cache / "corpus", embedder=embedder, settings=settings)
+        written = [q for q in load_questions(DOC_SETS / name / "questions.jsonl") if not q.get("history")]
+        items = generate(bot.index) + written
+        documents = sorted({q["source"] for q in items if q.get("source")})
+        fitted = set(documents[::2])
+        odd = {q["id"] for q in written if not q.get("source")}
+        odd = set(sorted(odd)[1::2])
+        if name == held_out_set:
+            test.append(Group(f"{name} (all documents)", bot, items, DOCS_WEIGHT))
+            continue
+        keep = [q for q in items if q.get("source") in fitted or (not q.get("source") and q["id"] not in odd)]
+        check = [q for q in items if q not in keep]
+        train.append(Group(f"{name} (even documents)", bot, keep, DOCS_WEIGHT))
+        test.append(Group(f"{name} (odd documents)", bot, check, DOCS_WEIGHT))
+    return train, test
 
 
 def main(args) -> int:
@@ -285,9 +368,14 @@ def main(args) -> int:
         train_docs = set(articles[::2])
         train = [q for q in questions if q["source"] in train_docs]
         test = [q for q in questions if q["source"] not in train_docs]
-        print(json.dumps(fit_ranker_and_save(bot, train, test, Path(args.squad).name, contains)["held_out"], indent=1))
+        names = [n for n in (getattr(args, "fit_docs", None) or "").split(",") if n]
+        more_train, more_test = doc_groups(names, embedder, settings, getattr(args, "hold_out_docs", None))
+        fitted = fit_ranker_and_save(bot, train, test, Path(args.squad).name, contains, None, more_train, more_test)
+        print(json.dumps({k: v for k, v in fitted.items() if k.startswith("held_out")}, indent=1))
         bot.ranker = load_ranker(embedder.name)
-        report = fit_and_save(bot, train, test, Path(args.squad).name)
+        for group in (*more_train, *more_test):
+            group.bot.ranker = bot.ranker
+        report = fit_and_save(bot, train, test, Path(args.squad).name, None, more_train, more_test, contains)
         print(json.dumps(report, indent=1))
         bot.calibration = load_calibration(embedder.name, reader=settings.read_sentences > 0)
     if args.sample and args.sample < len(questions):

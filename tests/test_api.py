@@ -375,16 +375,17 @@ def test_odd_histories_do_not_break_answering(shared_bot, shared_corpus, history
 
 
 def test_a_corpus_without_any_sentence_fails_cleanly(tmp_path, fake_embedder):
-    """A document that is all headings ('# Shopping', '- Apples') has no chunk: that is a QAError the
-    CLI and UI can show, or an index that answers 'not found'; never a crash from inside a library."""
+    """A document that is all headings ('# Shopping', 'Apples') has no chunk: that is a QAError the
+    CLI and UI can show, or an index that answers 'not found'; never a crash from inside a library.
+    (Plain text: in Markdown, read with its structure, '- Apples' is a list item, text to answer from.)"""
     from qa.errors import QAError
 
-    corpus = write_corpus(tmp_path / "c", {"list.md": "# Shopping\n- Apples\n- Pears\n"})
+    corpus = write_corpus(tmp_path / "c", {"list.txt": "# Shopping\n- Apples\n- Pears\n"})
     try:
         build(corpus, tmp_path / "i", embedder=fake_embedder)
         bot = QA.load(tmp_path / "i", corpus=corpus, embedder=fake_embedder, on_stale="error")
     except QAError as exc:
-        assert "list.md" in str(exc) or "qa index" in str(exc)
+        assert "list.txt" in str(exc) or "qa index" in str(exc)
         return
     answer = bot.answer("What is on the shopping list?")
     assert answer.found is False

@@ -12,12 +12,20 @@ probability; `found` is that probability reaching the threshold.
 
 The ranker is fitted on every question's 8 candidate sentences, each read by the
 span reader, labelled by whether it holds a gold answer (`collect_candidates`).
+
+Documentation is fitted on too (`Group`s of questions over other indexes, each
+with its weight): questions generated from the documents' structure
+(`qa.answering.doc_questions`) and written ones. A question without a gold
+paragraph is asked again without the chunks holding a gold answer (hard) and
+without its document (easy); one without answers is a negative as it is.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +36,7 @@ from qa.answering.conversation import Reading
 from qa.answering.extraction import candidates, scored_candidates
 from qa.answering.fitted import calibration_path, default_reader, ranker_path
 from qa.answering.ranking import CandidateSet, Ranker
+from qa.answering.technical import IDENT, ask
 
 
 def fit_logistic(
@@ -50,17 +59,51 @@ def fit_logistic(
     return w[:-1], float(w[-1])
 
 
-def collect(bot, questions: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and weights: each question with its article, without its paragraph, without its article."""
+@dataclass(frozen=True)
+class Group:
+    """Questions over one index, fitted on with `weight` each: `bot` answers them; `name` says where from."""
+
+    name: str
+    bot: object
+    questions: list
+    weight: float = 1.0
+
+
+def _holds_gold(item: dict, contains: Callable[[str, str], bool] | None):
+    """A chunk that holds one of the question's gold answers, in its text or in its context (a term, a header)."""
+    golds = item.get("answers") or []
+    source = item.get("source")
+
+    def holds(c) -> bool:
+        if c.source != source or contains is None:
+            return False
+        return any(contains(c.text, g) or (c.context and contains(c.context, g)) for g in golds)
+
+    return holds
+
+
+def _runs(item: dict, contains) -> tuple:
+    """(exclude, label, weight) of each way a question is asked (see the module's docstring)."""
+    source = item.get("source")
+    if not source:
+        return ((None, 0.0, 1.0),)  # the documents don't answer it
+    if "paragraph" in item:
+        lo, hi = item["paragraph"]
+        hard = lambda c, s=source, lo=lo, hi=hi: c.source == s and c.start < hi and c.end > lo  # noqa: E731
+    else:
+        hard = _holds_gold(item, contains)
+    return ((None, 1.0, 1.0), (hard, 0.0, 0.5), (lambda c, s=source: c.source == s, 0.0, 0.5))
+
+
+def collect(bot, questions: list[dict], contains=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and weights: each question with its article, without its paragraph, without its article.
+
+    A question without a "paragraph" loses, instead, the chunks of its source that hold a gold answer
+    (`contains(text, gold)`); one without a "source" is asked once, as not answered.
+    """
     xs, ys, ws = [], [], []
     for item in questions:
-        source, (lo, hi) = item["source"], item["paragraph"]
-        runs = (
-            (None, 1.0, 1.0),
-            (lambda c, s=source, lo=lo, hi=hi: c.source == s and c.start < hi and c.end > lo, 0.0, 0.5),
-            (lambda c, s=source: c.source == s, 0.0, 0.5),
-        )
-        for exclude, label, weight in runs:
+        for exclude, label, weight in _runs(item, contains):
             got = bot.choose(item["question"], exclude=exclude).extract
             if got is not None:
                 xs.append(got.features.vector())
@@ -88,14 +131,38 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Path | None = None) -> dict:
-    """Fit on `train`, check on `test`, write the model (by default where `bot`'s reader setting reads it)."""
+def _held_out(w: np.ndarray, b: float, x: np.ndarray, y: np.ndarray, questions: int) -> dict:
+    p = 1 / (1 + np.exp(-(x @ w + b))) if len(x) else np.zeros(0)
+    return {
+        "questions": questions,
+        "auc": round(auc(p, y), 4),
+        "accuracy_at_0.5": round(float(((p >= 0.5) == (y == 1)).mean()), 4) if len(y) else None,
+        "positives": int(y.sum()),
+        "examples": len(y),
+    }
+
+
+def fit_and_save(
+    bot,
+    train: list[dict],
+    test: list[dict],
+    source: str,
+    path: Path | None = None,
+    more_train: tuple[Group, ...] = (),
+    more_test: tuple[Group, ...] = (),
+    contains=None,
+) -> dict:
+    """Fit on `train` (and the `more_train` groups, each at its weight), check on `test` (and each of
+    `more_test`, reported apart), write the model (by default where `bot`'s reader setting reads it)."""
     reading = bot.settings.read_sentences
     path = path or calibration_path(bot.embedder.name, reader=reading > 0)
-    x, y, weight = collect(bot, train)
+    x, y, weight = collect(bot, train, contains)
+    for group in more_train:
+        gx, gy, gw = collect(group.bot, group.questions, contains)
+        if len(gx):
+            x, y, weight = np.vstack([x, gx]), np.concatenate([y, gy]), np.concatenate([weight, gw * group.weight])
     w, b = fit_logistic(x, y, weight)
-    xt, yt, _ = collect(bot, test)
-    pt = 1 / (1 + np.exp(-(xt @ w + b)))
+    xt, yt, _ = collect(bot, test, contains)
     report = {
         "model": bot.embedder.name,
         "read_sentences": reading,
@@ -103,24 +170,22 @@ def fit_and_save(bot, train: list[dict], test: list[dict], source: str, path: Pa
         "weights": [round(float(v), 5) for v in w],
         "bias": round(b, 5),
         "fitted_on": f"{source}: {len(train)} questions of the even-numbered articles, each with its article, "
-        "without its paragraph and without its article",
+        "without its paragraph and without its article"
+        + "".join(f"; {g.name}: {len(g.questions)} questions (weight {g.weight:g})" for g in more_train),
         "fitted_at": time.strftime("%Y-%m-%d"),
-        "held_out": {
-            "questions": len(test),
-            "auc": round(auc(pt, yt), 4),
-            "accuracy_at_0.5": round(float(((pt >= 0.5) == (yt == 1)).mean()), 4),
-            "positives": int(yt.sum()),
-            "examples": len(yt),
-        },
+        "held_out": _held_out(w, b, xt, yt, len(test)),
     }
+    for group in more_test:
+        gx, gy, _ = collect(group.bot, group.questions, contains)
+        report[f"held_out {group.name}"] = _held_out(w, b, gx, gy, len(group.questions))
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
 
 
 def collect_candidates(bot, questions: list[dict], contains) -> list[CandidateSet]:
     """Per question: its candidate sentences' features before reading, the reader's score of each, and
-    whether each holds a gold answer (`contains(text, gold)`). Every candidate is read, so that any order
-    of reading can be replayed."""
+    whether each holds a gold answer (`contains(text, gold)`; for a question asking for an identifier, in
+    the sentence's chunk's term too). Every candidate is read, so that any order of reading can be replayed."""
     reader = bot.reader or default_reader()
     rules = Ranker.rules()
     out = []
@@ -134,18 +199,36 @@ def collect_candidates(bot, questions: list[dict], contains) -> list[CandidateSe
         texts = [found.texts[s.candidate.hit.chunk.source][s.candidate.start : s.candidate.end] for s in scored]
         x = np.array([s.features.vector() for s in scored], dtype=np.float64)
         reads = np.array([reader.read(reading.focus, [t])[0].score for t in texts])
-        y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in texts])
+        ident = ask(reading.focus).kind == IDENT
+        answerable = [
+            t + ("\n" + s.candidate.hit.chunk.context if ident else "") for t, s in zip(texts, scored, strict=True)
+        ]
+        y = np.array([float(any(contains(t, g) for g in item["answers"])) for t in answerable])
         out.append(CandidateSet(x, reads, y))
     return out
 
 
-def fit_ranker_and_save(bot, train: list[dict], test: list[dict], source: str, contains, path: Path | None = None):
-    """Fit the sentence ranker for `bot`'s embedder on `train`, check it on `test`, write it; return the report."""
-    report = ranking.fit(
-        collect_candidates(bot, train, contains),
-        collect_candidates(bot, test, contains),
-        n_read=max(2, bot.settings.read_sentences),
-    )
+def fit_ranker_and_save(
+    bot,
+    train: list[dict],
+    test: list[dict],
+    source: str,
+    contains,
+    path: Path | None = None,
+    more_train: tuple[Group, ...] = (),
+    more_test: tuple[Group, ...] = (),
+):
+    """Fit the sentence ranker for `bot`'s embedder on `train` (and `more_train`), check it on `test` (and each of
+    `more_test`, reported apart), write it; return the report. A group's weight repeats its questions (rounded)."""
+    train_sets = collect_candidates(bot, train, contains)
+    for group in more_train:
+        train_sets += collect_candidates(group.bot, group.questions, contains) * max(1, round(group.weight))
+    n_read = max(2, bot.settings.read_sentences)
+    report = ranking.fit(train_sets, collect_candidates(bot, test, contains), n_read=n_read)
+    for group in more_test:
+        report[f"held_out {group.name}"] = ranking.fit(
+            train_sets, collect_candidates(group.bot, group.questions, contains), n_read=n_read
+        )["held_out"]
     report = {
         "model": bot.embedder.name,
         **report,

@@ -25,7 +25,12 @@ class ConfidenceFeatures:
     weighted terms in it / its passage; `chunk_dense`: the passage's similarity; `margin`: its
     ranking score over the runner-up's; `type_missing`: 1 when the question asks for a date,
     number or amount and no such span was found; `name_coverage`: the share of the question's
-    names it holds; `reader`: the span reader's scaled score (0 when it did not read).
+    names it holds; `reader`: the span reader's scaled score (0 when it did not read);
+    `structured`: 1 when the extract was taken from the chunk's structure (a term's name, a table
+    cell, a command line, a default); `rarest`: 1 when the question's most specific term (the rarest
+    in the documents; one they never use counts as rarest of all) is in the sentence's passage: a
+    question the documents don't answer mostly shares the passage's common words, not its most
+    specific one ("Which exception is raised when a *WebSocket* handshake fails?").
     """
 
     dense: float
@@ -36,12 +41,15 @@ class ConfidenceFeatures:
     type_missing: float
     name_coverage: float
     reader: float
+    structured: float = 0.0
+    rarest: float = 1.0
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))
 
 
 FEATURES = tuple(f.name for f in fields(ConfidenceFeatures))
+BEFORE_STRUCTURE = FEATURES[:8]  # what models fitted before documents were read with their structure know
 
 
 @dataclass(frozen=True)
@@ -65,11 +73,17 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
-        """The model saved in `path`; ConfigError when it was fitted on other features."""
+        """The model saved in `path`; ConfigError when it was fitted on other features.
+
+        A model fitted before documents were read with their structure (on BEFORE_STRUCTURE) gives
+        `structured` and `rarest` no weight.
+        """
         d = json.loads(Path(path).read_text(encoding="utf-8"))
-        if tuple(d.get("features", ())) != FEATURES:
+        fitted = tuple(d.get("features", ()))
+        if fitted not in (FEATURES, BEFORE_STRUCTURE):
             raise ConfigError(f"{path} was fitted on other features ({d.get('features')}), not {list(FEATURES)}")
-        return cls(tuple(float(w) for w in d["weights"]), float(d["bias"]), model=d.get("model"))
+        weights = tuple(float(w) for w in d["weights"]) + (0.0,) * (len(FEATURES) - len(fitted))
+        return cls(weights, float(d["bias"]), model=d.get("model"))
 
     def confidence(self, features: ConfidenceFeatures) -> float:
         """P(the documents answer the question), from the logistic model.

@@ -21,13 +21,15 @@ from qa.answering.confidence import ConfidenceFeatures
 from qa.answering.conversation import Reading
 from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures, reader_feature
 from qa.answering.reading import Reader, ReadSpan
-from qa.answering.retrieval import Hit, Retrieved
+from qa.answering.retrieval import Hit, Idf, Retrieved
 from qa.answering.spans import OTHER, best_span, classify, has_span
+from qa.answering.technical import fits, structured_answer, wants_sentence, widen
+from qa.ingest.chunking import Chunk
 from qa.text import QUESTION_NAMES, terms
 
 MAX_ANSWER_CHARS = 300
 SPAN_MARGIN = 0.1  # a typed span must beat the next candidate by this much to stand alone
-CANDIDATES = 8  # sentences scored, read and ranked per question
+CANDIDATES = 16  # sentences scored, read and ranked per question
 _CLAUSES = re.compile(r",\s+(?:and|but|while|whereas)\s+|;\s+|\s+[—–]\s+")  # where a sentence's clauses part
 _CLAUSE_BREAK = re.compile(r"[,;:—–][”’\"']?\s+|\s+[—–]\s+|\s\((?=\w)")
 
@@ -140,6 +142,21 @@ def _reread(
     return [Scored(totals[i], scored[i].candidate, scored[i].typed_span, feats[i]) for i in order], reads[order[0]]
 
 
+def rarest_held(question: str, chunk: Chunk, idf: Idf) -> float:
+    """1.0 when the question's rarest term (by IDF over the chunks; a term none holds is rarest of all) is in
+    the chunk's text or context; 1.0 too for a question without content terms."""
+    q_terms = sorted(set(terms(question)))
+    if not q_terms:
+        return 1.0
+    rarest = max(q_terms, key=lambda t: (not idf.known(t), idf(t) if idf.known(t) else 0.0, t))
+    return 1.0 if rarest in set(terms(chunk.embedding_text())) else 0.0
+
+
+def sentence_at(cand: Candidate) -> int:
+    """Which sentence of its chunk a candidate is."""
+    return cand.hit.chunk.sentences.index((cand.start, cand.end))
+
+
 def read_sentence(reading: Reading, cand: Candidate, reader: Reader, text: str) -> ReadSpan:
     """The reader's span in candidate sentence text[cand.start:cand.end] (offsets into the sentence): it reads
     `reading.focus` in the clause that names its entity (`_near`), never answering with what it avoids."""
@@ -190,6 +207,7 @@ def scored_candidates(
     for cand in ranked[:CANDIDATES]:
         text = texts[cand.hit.chunk.source]
         has = typed and has_span(reading.focus, text, cand.start, cand.end, context=_said(reading))
+        has = has or fits(reading.focus, cand.hit.chunk, sentence_at(cand), text)
         feats = SentenceFeatures(
             dense=cand.dense,
             coverage=cand.coverage,
@@ -233,7 +251,13 @@ def extract(
     # the winner's typed span, scored (only its existence was needed to rank the candidates)
     idf = lambda t: found.idf(t) / found.idf.max_idf  # noqa: E731
     span = best_span(focus, text, best.start, best.end, idf=idf, context=_said(reading)) if has else None
-    if reading.yes_no:  # the sentence that says yes or no is the answer, not a span of it
+    read_span = (best.start + read.start, best.start + read.end) if read is not None and read.score > 0 else None
+    structured = (
+        None if reading.yes_no else structured_answer(focus, best.hit.chunk, sentence_at(best), text, read_span)
+    )
+    if structured is not None:
+        start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
+    elif reading.yes_no or wants_sentence(focus):  # yes/no: the evidence; "how do I ...?": the statement
         start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end
@@ -249,6 +273,8 @@ def extract(
         start, end = min(span.start, span.rival[0]), max(span.end, span.rival[1])
     else:
         start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
+    if best.start <= start < end <= best.end:  # whole code-like words, without backticks or marks around them
+        start, end = widen(text, start, end, best.start, best.end, loose=bool(best.hit.chunk.sentence_kinds))
     features = ConfidenceFeatures(
         dense=best.dense,
         coverage=best.coverage,
@@ -258,6 +284,8 @@ def extract(
         type_missing=1.0 if qtype.strict and span is None else 0.0,
         name_coverage=name_coverage(focus, text[best.start : best.end], best.hit.chunk.heading),
         reader=reader_feature(read.score) if read is not None else 0.0,
+        structured=1.0 if structured is not None else 0.0,
+        rarest=rarest_held(focus, best.hit.chunk, found.idf),
     )
     first = [x.candidate for x in scored]
     taken = {id(c) for c in first}

@@ -87,7 +87,7 @@ def _load(index_dir: Path) -> LoadedIndex:
         rows = load_npy(paths["chunks"])
         sentences = load_npy(paths["sentences"])
         texts = Texts(paths["texts"], documents)
-        chunks = ChunkTable(rows, sentences, documents, headings, texts)
+        chunks = ChunkTable(rows, sentences, documents, headings, texts, table.get("strings"))
         pages = {d["path"]: tuple(d["pages"]) for d in documents if d.get("pages")}
     except Exception as exc:
         raise IndexCorruptError(f"index chunk table in {index_dir} cannot be read ({exc}); {REBUILD}") from exc

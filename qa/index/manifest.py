@@ -22,7 +22,7 @@ from qa.index import lexical
 from qa.index.embedding import Embedder, fingerprint
 from qa.index.storage import REBUILD, atomic_write
 
-FORMAT_VERSION = 4  # 4: chunk table, texts and BM25 stored per build; SQ8 vectors above 1M
+FORMAT_VERSION = 5  # 4: chunk table, texts and BM25 per build, SQ8 above 1M; 5: chunk kinds, paths, contexts
 MANIFEST = "manifest.json"
 BUILD_FILES = ("vectors", "chunks", "sentences", "texts", "documents", *lexical.ROLES)
 

@@ -24,7 +24,7 @@ from qa.index.embedding import Embedder, fingerprint
 from qa.index.manifest import FORMAT_VERSION, now, read_manifest
 from qa.index.progress import EMBEDDING, ProgressCallback, tell
 from qa.index.storage import atomic_write, file_entry, load_npy, npy_bytes, read_checked
-from qa.ingest.chunking import Chunk, chunk_document
+from qa.ingest.chunking import Chunk, chunk_document, sentence_inputs
 from qa.ingest.documents import Document, sha256_bytes
 from qa.settings import ChunkSettings
 
@@ -182,7 +182,7 @@ def embed_documents(
     planned = []
     for key, doc in todo:
         chunks = chunk_document(doc, chunking)
-        texts = [doc.text[s:e] for c in chunks for s, e in c.sentences]
+        texts = sentence_inputs(doc, chunks)
         planned.append((key, doc, chunks, texts))
     segments: list[Segment] = []
     total, embedded = sum(len(p[3]) for p in planned), 0

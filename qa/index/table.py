@@ -2,11 +2,13 @@
 
 A build writes, next to its FAISS file:
 - `chunks-<id>.npy`: one int64 row per chunk: document, start, end, paragraph,
-  line, heading (an index into the heading list), first sentence row, sentences;
+  line, heading (an index into the heading list), first sentence row, sentences,
+  and for a document read with its structure its kind, path and context (indices
+  into the list of strings) and where the context starts;
 - `sentences-<id>.npy`: the (start, end) offsets of every sentence, in row order;
 - `texts-<id>.txt`: every document's text as read, UTF-8, one after another;
 - `documents-<id>.json`: each document's path, title, byte range in the texts
-  file and page offsets, and the list of headings.
+  file and page offsets, the list of headings and the list of other strings.
 
 Loading reads these few files (no per-chunk JSON, no per-chunk Python object):
 `ChunkTable` makes a `Chunk` when one is asked for, and `Texts` decodes a
@@ -27,8 +29,23 @@ import numpy as np
 from qa.index.storage import npy_bytes
 from qa.ingest.chunking import Chunk
 
-COLUMNS = ("document", "start", "end", "paragraph", "line", "heading", "first_row", "sentences")
+COLUMNS = (
+    "document",
+    "start",
+    "end",
+    "paragraph",
+    "line",
+    "heading",
+    "first_row",
+    "sentences",
+    "kind",
+    "path",
+    "context",
+    "context_start",
+    "sentence_kinds",
+)
 _COL = {name: i for i, name in enumerate(COLUMNS)}
+KEPT = ("kind", "path", "context", "sentence_kinds")  # chunk fields kept in the list of strings
 TEXTS_CACHED = 64  # documents kept decoded
 
 
@@ -41,6 +58,7 @@ class TableWriter:
         self.sentences: list[np.ndarray] = []
         self.documents: list[dict] = []
         self.headings: dict[str, int] = {}
+        self.strings: dict[str, int] = {"": 0}  # kinds, paths and contexts
         self.offset = 0  # bytes of text written
         self.row = 0  # sentence rows so far
 
@@ -60,9 +78,11 @@ class TableWriter:
         for i, c in enumerate(chunks):
             h = self.headings.setdefault(c["heading"], len(self.headings))
             n = len(c["sentences"])
-            rows[i] = (doc, c["start"], c["end"], c["paragraph"], c["line"], h, self.row, n)
+            kind, path, context, kinds = (self.strings.setdefault(c.get(k, ""), len(self.strings)) for k in KEPT)
+            rows[i] = (doc, c["start"], c["end"], c["paragraph"], c["line"], h, self.row, n, kind, path, context,
+                       c.get("context_start", -1), kinds)  # fmt: skip
             self.row += n
-            bm25_texts.append("\n".join(p for p in (title, c["heading"], text[c["start"] : c["end"]]) if p))
+            bm25_texts.append(Chunk.from_dict(c, text[c["start"] : c["end"]]).embedding_text())
         self.rows.append(rows)
         sentences = [s for c in chunks for s in c["sentences"]]
         self.sentences.append(np.asarray(sentences, np.int64).reshape(-1, 2))
@@ -72,7 +92,12 @@ class TableWriter:
         """The table's other files: role -> contents."""
         rows = np.vstack(self.rows) if self.rows else np.zeros((0, len(COLUMNS)), np.int64)
         sentences = np.vstack(self.sentences) if self.sentences else np.zeros((0, 2), np.int64)
-        documents = {"columns": list(COLUMNS), "documents": self.documents, "headings": list(self.headings)}
+        documents = {
+            "columns": list(COLUMNS),
+            "documents": self.documents,
+            "headings": list(self.headings),
+            "strings": list(self.strings),
+        }
         return {
             "chunks": npy_bytes(rows),
             "sentences": npy_bytes(sentences),
@@ -117,8 +142,17 @@ class Texts(Mapping):
 class ChunkTable(Sequence):
     """The chunks of an index, in id order; each `Chunk` is made when it is asked for."""
 
-    def __init__(self, rows: np.ndarray, sentences: np.ndarray, documents: list[dict], headings: list[str], texts):
+    def __init__(
+        self,
+        rows: np.ndarray,
+        sentences: np.ndarray,
+        documents: list[dict],
+        headings: list[str],
+        texts,
+        strings: list[str] | None = None,
+    ):
         self._rows = rows
+        self._strings = strings or [""]
         self._sentences = sentences
         self._paths = [d["path"] for d in documents]
         self._titles = [d.get("title", "") for d in documents]
@@ -144,7 +178,9 @@ class ChunkTable(Sequence):
     def __getitem__(self, key):
         if isinstance(key, slice):
             return [self[i] for i in range(*key.indices(len(self)))]
-        doc, start, end, paragraph, line, heading, first, n = self._rows[key].tolist()
+        doc, start, end, paragraph, line, heading, first, n, kind, path_at, context, context_start, kinds = self._rows[
+            key
+        ].tolist()
         i = int(key) % len(self._rows)
         path = self._paths[doc]
         return Chunk(
@@ -158,6 +194,11 @@ class ChunkTable(Sequence):
             line=line,
             sentences=tuple((s, e) for s, e in self._sentences[first : first + n].tolist()),
             title=self._titles[doc],
+            kind=self._strings[kind],
+            path=self._strings[path_at],
+            context=self._strings[context],
+            context_start=context_start,
+            sentence_kinds=self._strings[kinds],
         )
 
     def __eq__(self, other: object) -> bool:

@@ -7,6 +7,10 @@ below them, never as chunks themselves. Sentences are split with rules that
 know abbreviations and initials ("U.S.", "Dr.", "Co., Ltd."). A chunk is a run
 of whole sentences of one paragraph, at most `max_chars` long, overlapping the
 next by `overlap_sentences`.
+
+A document read with its structure (HTML, Markdown, Word: `Document.blocks`)
+is cut by `qa.ingest.block_chunking` instead: its headings, definition terms
+and table columns are known, not guessed, and each chunk carries them.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from qa.ingest.blocks import KIND_OF_LETTER
 from qa.ingest.documents import Document
 from qa.settings import ChunkSettings
 
-Span = tuple[int, int]
+Offsets = tuple[int, int]  # (start, end) character offsets into a document's text
 
 ABBREVIATIONS = frozenset(
     [
@@ -91,6 +96,15 @@ class Chunk:
     the document; `heading` is the nearest heading above ('' if none);
     `paragraph` and `line` are 1-based; `title` is the document's title (from
     its file name) when the chunker adds titles as context.
+
+    For a document read with its structure (`qa.ingest.block_chunking`):
+    `kind` is what its text is (definition, row, code, item, paragraph,
+    caption; '' for plain text); `path` the headings and outer terms above it;
+    `context` a definition's term or a table row's header row, found at
+    `context_start` in the document (-1 when none). All are context for
+    embedding and BM25; an answer may be taken from `context` as well.
+    `sentence_kinds` has one letter per sentence, the kind of block it is in
+    (`qa.ingest.blocks.LETTERS`: "c" code, "r" a table row, ...).
     """
 
     id: int
@@ -101,12 +115,22 @@ class Chunk:
     heading: str
     paragraph: int
     line: int
-    sentences: tuple[Span, ...]
+    sentences: tuple[Offsets, ...]
     title: str = ""
+    kind: str = ""
+    path: str = ""
+    context: str = ""
+    context_start: int = -1
+    sentence_kinds: str = ""
+
+    def sentence_kind(self, i: int) -> str:
+        """The kind of block sentence `i` is in ('' for plain text)."""
+        return KIND_OF_LETTER.get(self.sentence_kinds[i : i + 1], "")
 
     def embedding_text(self) -> str:
-        """What is embedded and indexed for BM25: title and heading as context, then the text."""
-        return "\n".join(part for part in (self.title, self.heading, self.text) if part)
+        """What BM25 indexes: title, headings (the path) and context, then the text."""
+        context = self.context if self.context and not self.start <= self.context_start < self.end else ""
+        return "\n".join(part for part in (self.title, self.path or self.heading, context, self.text) if part)
 
     def to_dict(self) -> dict:
         return {
@@ -119,6 +143,11 @@ class Chunk:
             "line": self.line,
             "sentences": [list(s) for s in self.sentences],
             "title": self.title,
+            "kind": self.kind,
+            "path": self.path,
+            "context": self.context,
+            "context_start": self.context_start,
+            "sentence_kinds": self.sentence_kinds,
         }
 
     @classmethod
@@ -134,10 +163,15 @@ class Chunk:
             line=d["line"],
             sentences=tuple((s[0], s[1]) for s in d["sentences"]),
             title=d.get("title", ""),
+            kind=d.get("kind", ""),
+            path=d.get("path", ""),
+            context=d.get("context", ""),
+            context_start=d.get("context_start", -1),
+            sentence_kinds=d.get("sentence_kinds", ""),
         )
 
 
-def _strip(text: str, start: int, end: int) -> Span:
+def _strip(text: str, start: int, end: int) -> Offsets:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -145,10 +179,10 @@ def _strip(text: str, start: int, end: int) -> Span:
     return start, end
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Offsets]:
     """Sentence spans of text[start:end], as offsets into `text`, whitespace trimmed."""
     end = len(text) if end is None else end
-    spans: list[Span] = []
+    spans: list[Offsets] = []
     begin = start
     for m in _SENTENCE_END.finditer(text, start, end):
         if text[m.start()] == ".":
@@ -339,7 +373,7 @@ def paragraphs(text: str) -> list[Paragraph]:
     return out
 
 
-def _windows(sentences: list[Span], settings: ChunkSettings) -> Iterator[list[Span]]:
+def _windows(sentences: list[Offsets], settings: ChunkSettings) -> Iterator[list[Offsets]]:
     i = 0
     while i < len(sentences):
         j = i + 1
@@ -358,8 +392,12 @@ def document_title(path: str) -> str:
 
 
 def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
-    chunks: list[Chunk] = []
     title = document_title(doc.path) if settings.titles else ""
+    if doc.blocks:
+        from qa.ingest.block_chunking import chunk_blocks
+
+        return chunk_blocks(doc, settings, title, first_id)
+    chunks: list[Chunk] = []
     for para in paragraphs(doc.text):
         sentences = split_sentences(doc.text, para.start, para.end)
         for window in _windows(sentences, settings):
@@ -379,6 +417,21 @@ def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) ->
                 )
             )
     return chunks
+
+
+def embedded_sentences(chunk: Chunk, text: str) -> list[str]:
+    """What each sentence of a chunk is embedded as (`text` is its document's text): the sentence itself, or,
+    for a document read with its structure, the sentence after its context (`qa.ingest.block_chunking`)."""
+    if chunk.sentence_kinds:
+        from qa.ingest.block_chunking import chunk_inputs
+
+        return chunk_inputs(chunk, text)
+    return [text[s:e] for s, e in chunk.sentences]
+
+
+def sentence_inputs(doc: Document, chunks: list[Chunk]) -> list[str]:
+    """What each sentence of a document's chunks is embedded as, in order (`embedded_sentences`)."""
+    return [t for c in chunks for t in embedded_sentences(c, doc.text)]
 
 
 def chunk_documents(docs: list[Document], settings: ChunkSettings) -> list[Chunk]:

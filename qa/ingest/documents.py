@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.ingest.formats import FORMATS, FormatError, ReadLimits, extract, format_of, max_bytes  # max_bytes: file limit
+from qa.ingest.blocks import Block
+from qa.ingest.formats import (  # max_bytes: file limit
+    FORMATS,
+    FormatError,
+    ReadLimits,
+    format_of,
+    max_bytes,
+    read_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,8 @@ class SourceFile:
 class Document:
     """One readable corpus file. `path` is relative to the corpus folder, with '/'.
 
-    `pages` holds the offset in `text` where each page starts (PDF only).
+    `pages` holds the offset in `text` where each page starts (PDF only); `blocks` the kind and place of
+    each piece of the text, for the formats read with their structure (`qa.ingest.blocks`).
     """
 
     path: str
@@ -49,6 +58,7 @@ class Document:
     sha256: str
     format: str = "text"
     pages: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         return page_at(self.pages, offset)
@@ -154,7 +164,7 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     if len(data) > max_bytes():
         return Skipped(source.path, _size_limit_reason(len(data), max_bytes()), digest)
     try:
-        got = extract(data, source.format)
+        got = read_bytes(data, source.format)
     except FormatError as exc:
         return Skipped(source.path, str(exc), digest)
     except Exception as exc:  # a library failing on a damaged file: name the file, keep going
@@ -163,7 +173,7 @@ def read_document(corpus_dir: str | Path, source: SourceFile) -> Document | Skip
     reason = no_text_reason(got.text, source.format)
     if reason:
         return Skipped(source.path, reason, digest)
-    return Document(source.path, got.text, digest, source.format, got.pages)
+    return Document(source.path, got.text, digest, source.format, got.pages, got.blocks)
 
 
 def no_text_reason(text: str, fmt: str) -> str:
@@ -179,7 +189,7 @@ def read_text(path: str | Path) -> str:
     """The text of a corpus file exactly as offsets refer to it."""
     path = Path(path)
     fmt = format_of(path.name) or "text"
-    return extract(path.read_bytes(), fmt).text
+    return read_bytes(path.read_bytes(), fmt).text
 
 
 def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[Skipped]]:

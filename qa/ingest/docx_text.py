@@ -10,20 +10,27 @@ which is inflated a megabyte at a time (never past its declared size) into an
 lxml pull parser that builds python-docx's own element classes. Each paragraph
 and table directly in the body is turned into text by python-docx's
 `Paragraph` and `Table` as soon as it is complete, then dropped; so memory
-holds the text and one paragraph or table (at most `BLOCK_BYTES` of XML). The
-text is what `docx.Document(...).paragraphs` and `.tables` give: paragraphs,
-then table rows with cells joined by " | ".
+holds the text and one paragraph or table (at most `BLOCK_BYTES` of XML).
+
+The text keeps the document's order and structure (`qa.ingest.blocks`): a
+paragraph styled "Heading N" or "Title" is a heading; one written as a heading
+without the style (all bold, or short without final punctuation) a label; a
+"List" style or a numbered paragraph a list item; a table's first row its
+column names and each further row a row, cells joined by " | " (a merged cell
+once).
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
+import re
 import struct
 import zipfile
 
 from lxml import etree
 
+from qa.ingest.blocks import CELL_SEPARATOR, HEADER, HEADING, ITEM, LABEL_LEVEL, PARAGRAPH, ROW, Block, TextBuilder
 from qa.ingest.formats import Deadline, FormatError, ReadLimits, size_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -140,13 +147,26 @@ def _parser() -> etree.XMLPullParser:
     return parser
 
 
+_HEADING_STYLE = re.compile(r"^(?:heading\s*(\d)|title)$", re.I)
+LABEL_MAX_CHARS = 100
+
+
+def _label(para, text: str) -> bool:
+    """A paragraph written as a heading without a heading style: all bold, or short and without final
+    punctuation ("Staff memo"). The chunker reads it as text when nothing follows under it."""
+    if not text or len(text) > LABEL_MAX_CHARS:
+        return False
+    runs = [r for r in para.runs if r.text.strip()]
+    if runs and all(r.bold for r in runs):
+        return True
+    return not text.endswith(tuple(".!?…:;,\"'”’)]。！？")) and len(text.split()) <= 14
+
+
 class _Body:
-    """The text of body paragraphs and table rows, gathered as the parser completes them."""
+    """The body's paragraphs and tables as blocks, written as the parser completes them."""
 
     def __init__(self, limits: ReadLimits, deadline: Deadline) -> None:
-        self.paragraphs: list[str] = []
-        self.rows: list[str] = []
-        self.chars = 0
+        self.out = TextBuilder()
         self.limits, self.deadline = limits, deadline
 
     def take(self, el) -> None:
@@ -155,23 +175,46 @@ class _Body:
 
         self.deadline.check()
         if el.tag == _P:
-            self._add(self.paragraphs, Paragraph(el, None).text.strip())
+            para = Paragraph(el, None)
+            text = " ".join(para.text.split())
+            ppr = el.pPr
+            style = (ppr.pStyle.val if ppr is not None and ppr.pStyle is not None else "") or ""
+            heading = _HEADING_STYLE.match(style.replace(" ", ""))
+            if heading:
+                self._add(HEADING, text, level=int(heading.group(1) or 1))
+            elif style.lower().startswith("list") or (ppr is not None and ppr.numPr is not None):
+                self._add(ITEM, text, tight=True)
+            elif _label(para, text):
+                self._add(HEADING, text, level=LABEL_LEVEL)
+            else:
+                self.out.loosen()
+                self._add(PARAGRAPH, text)
         elif el.tag == _TBL:
+            header = -1
             for row in Table(el, None).rows:
                 self.deadline.check()
-                self._add(self.rows, " | ".join(cell.text.strip() for cell in row.cells))
+                cells, seen = [], set()
+                for cell in row.cells:
+                    if id(cell._tc) not in seen:  # a merged cell comes back once per grid column
+                        seen.add(id(cell._tc))
+                        cells.append(" ".join(cell.text.split()))
+                if any(cells):
+                    kind = HEADER if header < 0 else ROW
+                    index = self._add(kind, CELL_SEPARATOR.join(cells), of=header, tight=True)
+                    header = index if kind == HEADER else header
+            self.out.loosen()
 
-    def _add(self, blocks: list[str], text: str) -> None:
-        self.chars += len(text) + 2
-        self.limits.check_text(self.chars)
-        blocks.append(text)
+    def _add(self, kind: str, text: str, level: int = 0, of: int = -1, tight: bool = False) -> int:
+        index = self.out.add(kind, text, level=level, of=of, tight=tight)
+        self.limits.check_text(self.out.length)
+        return index
 
-    def text(self) -> str:
-        return "\n\n".join(b for b in self.paragraphs + self.rows if b)
+    def result(self) -> tuple[str, tuple[Block, ...]]:
+        return self.out.result()
 
 
-def docx_text(data: bytes, limits: ReadLimits, deadline: Deadline) -> str:
-    """The text of a Word file: body paragraphs, then table rows, one per block, separated by blank lines."""
+def docx_text(data: bytes, limits: ReadLimits, deadline: Deadline) -> tuple[str, tuple[Block, ...]]:
+    """The text of a Word file and its blocks: body paragraphs and tables in document order (see above)."""
     with _open(data, limits) as z:
         name = main_part(z, deadline)
         parser, body = _parser(), _Body(limits, deadline)
@@ -192,4 +235,4 @@ def docx_text(data: bytes, limits: ReadLimits, deadline: Deadline) -> str:
             parser.close()
         except etree.XMLSyntaxError as exc:
             raise _unreadable(exc) from exc
-    return body.text()
+    return body.result()

@@ -1,26 +1,28 @@
 """Turn a file's bytes into the text the index quotes from, one reader per format, at a bounded cost.
 
-`.txt` and `.md` are their bytes decoded as UTF-8, nothing changed. The other
-formats go through maintained libraries: `.html` through inscriptis (the text
-a browser would show, scripts and styles dropped), `.pdf` through pypdf (its
-text layer, page by page) and `.docx` through python-docx's element classes
-(paragraphs and table rows; `qa.ingest.docx_text`). Every reader is deterministic, so
-the stored text of a document can be checked against its file at any time by
-reading the file again.
+`.txt` is its bytes decoded as UTF-8, nothing changed. The other formats keep
+their structure where they have one: `.md` is the text it renders to
+(`qa.ingest.markdown_reader`, markdown-it-py), `.html` the text a browser shows
+of the page's content (`qa.ingest.html_reader`, lxml), `.docx` its paragraphs
+and tables in document order with their heading styles (python-docx's element
+classes; `qa.ingest.docx_text`); `.pdf` is its text layer, page by page (pypdf).
+Every reader is deterministic, so the stored text of a document can be checked
+against its file at any time by reading the file again.
 
 A hostile file must not cost more than a large honest one, so every reader
 works within `ReadLimits`, derived from the file-size limit: no document yields
 more text than a plain-text file may hold; a Word file may unpack to at most a
 few times the limit (checked before anything is inflated, and again while
 inflating); a PDF has at most `pdf_pages` pages; an HTML file has at most
-`html_elements` elements, nested less deep than its parser reads, and tables
-that would not lay out (padded, as inscriptis aligns them) into more text than
-the limit; and PDF and Word reading stops at `seconds`. A file over a limit
+`html_elements` elements, nested less deep than its parser reads; and PDF and
+Word reading stops at `seconds`. A file over a limit
 raises `FormatError` saying which and by how much.
 
-A reader returns `Extracted(text, pages)`; `pages` holds the character offset
-where each PDF page starts (empty for the other formats). A file a reader
-cannot make sense of raises `FormatError` with the reason.
+A reader returns `FileText(text, pages, blocks)`; `pages` holds the character
+offset where each PDF page starts (empty for the other formats), `blocks` the
+kind and place of each piece of the text (`qa.ingest.blocks`; empty for plain
+text and PDF, which the chunker reads line by line). A file a reader cannot make
+sense of raises `FormatError` with the reason.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from dataclasses import dataclass
 
 from qa.errors import ConfigError, CorpusError
+from qa.ingest.blocks import Block
 
 FORMATS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 PAGE_BREAK = "\n\n"
@@ -45,9 +48,10 @@ class FormatError(ValueError):
 
 
 @dataclass(frozen=True)
-class Extracted:
+class FileText:
     text: str
     pages: tuple[int, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
 
 def max_bytes() -> int:
@@ -133,21 +137,27 @@ def format_of(name: str) -> str | None:
     return FORMATS.get(name[dot:].lower()) if dot >= 0 else None
 
 
-def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _plain(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     if b"\x00" in data[:8192]:
         raise FormatError("binary file")
     limits.check_text(len(data))
     try:
-        return Extracted(data.decode("utf-8"))
+        return FileText(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
 
 
-def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
-    from inscriptis.html_engine import Inscriptis
-    from inscriptis.model.config import ParserConfig
+def _markdown(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
+    from qa.ingest.markdown_reader import read_markdown
 
+    text, blocks = read_markdown(_plain(data, limits, deadline).text)
+    limits.check_text(len(text))
+    return FileText(text, (), blocks)
+
+
+def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from qa.ingest.html_layout import check_tree, html_tree
+    from qa.ingest.html_reader import read_tree
 
     tags = data.count(b"<") - data.count(b"</")  # at least as many as the start tags
     if tags > 2 * limits.html_elements:
@@ -158,14 +168,14 @@ def _html(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
         markup = data.decode("cp1252", errors="replace")
     tree = html_tree(markup)
     if tree is None:
-        return Extracted("")
+        return FileText("")
     check_tree(tree, limits)
-    text = Inscriptis(tree, ParserConfig(display_links=False, display_images=False)).get_text()
+    text, blocks = read_tree(tree)
     limits.check_text(len(text))
-    return Extracted(_tidy(text))
+    return FileText(text, (), blocks)
 
 
-def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError, PyPdfError
 
@@ -193,7 +203,7 @@ def _pdf(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
         raise FormatError(f"a PDF over pypdf's limits ({type(exc).__name__}: {exc})") from exc
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise FormatError(f"not a readable PDF ({exc})") from exc
-    return Extracted(PAGE_BREAK.join(parts), tuple(pages))
+    return FileText(PAGE_BREAK.join(parts), tuple(pages))
 
 
 def _check_declared_pages(reader, limits: ReadLimits) -> None:
@@ -206,10 +216,11 @@ def _check_declared_pages(reader, limits: ReadLimits) -> None:
         raise FormatError(f"{declared:,} pages, more than the {limits.pdf_pages:,} read")
 
 
-def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> Extracted:
+def _docx(data: bytes, limits: ReadLimits, deadline: Deadline) -> FileText:
     from qa.ingest.docx_text import docx_text
 
-    return Extracted(docx_text(data, limits, deadline))
+    text, blocks = docx_text(data, limits, deadline)
+    return FileText(text, (), blocks)
 
 
 def _tidy(text: str) -> str:
@@ -218,10 +229,10 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
-READERS = {"text": _plain, "markdown": _plain, "html": _html, "pdf": _pdf, "docx": _docx}
+READERS = {"text": _plain, "markdown": _markdown, "html": _html, "pdf": _pdf, "docx": _docx}
 
 
-def extract(data: bytes, fmt: str, limits: ReadLimits | None = None) -> Extracted:
+def read_bytes(data: bytes, fmt: str, limits: ReadLimits | None = None) -> FileText:
     """The text of a file's bytes in format `fmt` (see FORMATS), within `limits` (default: from the environment)."""
     limits = limits or ReadLimits.from_env()
     return READERS[fmt](data, limits, Deadline(limits.seconds))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from qa.errors import UploadError
 from qa.ingest.documents import list_corpus, max_bytes, no_text_reason, sha256_bytes
-from qa.ingest.formats import FORMATS, FormatError, extract, format_of
+from qa.ingest.formats import FORMATS, FormatError, format_of, read_bytes
 from qa.ingest.removed import Removed, keep
 
 MAX_FILES = 100
@@ -99,7 +99,7 @@ def add_files(corpus_dir: str | Path, files: list[str | Path], *, names: list[st
             out.append(_refuse(offered, f"the same file is already in the corpus as {by_hash[digest]}"))
             continue
         try:
-            text = extract(data, fmt).text
+            text = read_bytes(data, fmt).text
             if not text.strip():
                 out.append(_refuse(offered, "no text in it" + (" (a scanned PDF?)" if fmt == "pdf" else "")))
                 continue

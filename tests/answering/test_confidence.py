@@ -30,7 +30,7 @@ def test_a_missing_answer_type_never_raises_confidence():
 
 
 def test_a_model_with_the_wrong_number_of_weights_is_refused_when_made():
-    with pytest.raises(ConfigError, match="needs 8 weights"):
+    with pytest.raises(ConfigError, match=f"needs {len(FEATURES)} weights"):
         Calibration(weights=(1.0, 2.0), bias=0.0)
 
 
@@ -40,6 +40,16 @@ def test_a_model_fitted_on_other_features_is_refused_when_loaded(tmp_path):
     with pytest.raises(ConfigError, match="fitted on other features"):
         Calibration.load(path)
     renamed = [*FEATURES[:-1], "something else"]
-    path.write_text(json.dumps({"features": renamed, "weights": [1.0] * 8, "bias": 0.0}), encoding="utf-8")
+    path.write_text(json.dumps({"features": renamed, "weights": [1.0] * len(FEATURES), "bias": 0.0}), "utf-8")
     with pytest.raises(ConfigError, match="fitted on other features"):
         Calibration.load(path)
+
+
+def test_a_model_fitted_before_the_structure_features_gives_them_no_weight(tmp_path):
+    path = tmp_path / "confidence.json"
+    older = list(FEATURES[:8])
+    assert older[-1] == "reader" and "structured" not in older
+    path.write_text(json.dumps({"features": older, "weights": [1.0] * 8, "bias": 0.0}), encoding="utf-8")
+    cal = Calibration.load(path)
+    assert cal.weights == (1.0,) * 8 + (0.0,) * (len(FEATURES) - 8)
+    assert cal.confidence(features(structured=1.0, rarest=0.0)) == cal.confidence(features())

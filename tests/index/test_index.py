@@ -17,8 +17,8 @@ from qa.index import FORMAT_VERSION, MANIFEST, lexical, load_index, read_manifes
 from qa.index import load as load_module
 from qa.index import segments as segments_module
 from qa.index import storage as storage_module
-from qa.ingest.chunking import chunk_documents
-from qa.ingest.documents import load_corpus
+from qa.ingest.chunking import chunk_documents, sentence_inputs
+from qa.ingest.documents import load_corpus, read_text
 from qa.settings import ChunkSettings, VectorSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, build_index, write_corpus
 
@@ -44,9 +44,10 @@ def test_round_trip_gives_the_same_chunks_and_vectors(tmp_path, corpus_dir, fake
     assert loaded.sentence_rows == tuple(np.cumsum([0] + [len(c.sentences) for c in expected[:-1]]))
     assert loaded.sentence_chunks.tolist() == [c.id for c in expected for _ in c.sentences]
 
-    # the stored vectors are the embedder's vectors of the chunks' sentences, in the FAISS index too
-    texts = loaded.texts
-    want = fake_embedder.encode_passages([texts[c.source][a:b] for c in expected for a, b in c.sentences])
+    # the stored vectors are the embedder's vectors of the chunks' sentences (with their context, for a
+    # document read with its structure), in the FAISS index too
+    inputs = [t for d in docs for t in sentence_inputs(d, [c for c in expected if c.source == d.path])]
+    want = fake_embedder.encode_passages(inputs)
     np.testing.assert_allclose(loaded.sentence_vectors, want, atol=1e-6)
     np.testing.assert_allclose(loaded.vectors.reconstruct_n(0, n_sentences), want, atol=1e-6)
 
@@ -423,7 +424,8 @@ def test_texts_of_any_script_come_back_exactly(tmp_path, fake_embedder):
     corpus = write_corpus(tmp_path / "corpus", files)
     build(corpus, tmp_path / "idx", embedder=fake_embedder)
     loaded = load_index(tmp_path / "idx")
-    assert dict(loaded.texts) == {k: (corpus / k).read_text(encoding="utf-8") for k in files}
+    assert dict(loaded.texts) == {k: read_text(corpus / k) for k in files}
+    assert loaded.texts["a.txt"] == files["a.txt"], "plain text is stored as written"
     assert "a.txt" in loaded.texts and "c.txt" not in loaded.texts and len(loaded.texts) == 2
     for chunk in loaded.chunks:
         assert chunk.text == loaded.texts[chunk.source][chunk.start : chunk.end]

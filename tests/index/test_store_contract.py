@@ -19,7 +19,8 @@ from qa.errors import ConfigError, StaleIndexError
 from qa.index import read_manifest
 from qa.index.lexical import build as build_lexical
 from qa.index.store import FaissStore, Store, WritableStore
-from qa.ingest.chunking import Chunk
+from qa.ingest.chunking import Chunk, embedded_sentences
+from qa.ingest.documents import read_text
 from qa.settings import AnswerSettings
 from qa.text import terms
 from tests.conftest import CORPUS, FakeEmbedder, write_corpus
@@ -82,7 +83,7 @@ def test_chunks_and_texts_are_the_documents_own_words(bot, corpus):
     assert sorted(chunks) == list(range(bot.store.size))
     texts = bot.store.document_texts({c.source for c in chunks.values()})
     for chunk in chunks.values():
-        assert texts[chunk.source] == (corpus / chunk.source).read_text(encoding="utf-8")
+        assert texts[chunk.source] == read_text(corpus / chunk.source), "the text the file's reader gives"
         assert chunk.text == texts[chunk.source][chunk.start : chunk.end]
         assert all(chunk.start <= s < e <= chunk.end for s, e in chunk.sentences)
 
@@ -112,8 +113,8 @@ def test_dense_ranks_chunks_by_their_best_sentence(bot, query):
 
 
 def _sentences(store, chunk: Chunk) -> list[str]:
-    text = store.document_texts([chunk.source])[chunk.source]
-    return [text[s:e] for s, e in chunk.sentences]
+    """What the chunk's sentences were embedded as (after their context, for a document read with its structure)."""
+    return embedded_sentences(chunk, store.document_texts([chunk.source])[chunk.source])
 
 
 @pytest.mark.parametrize("query", [q for q in QUERIES if terms(q)])

@@ -19,7 +19,8 @@ def test_scan_reads_txt_and_md_recursively_with_posix_paths(corpus_dir):
     assert [d.path for d in docs] == ["acme.txt", "notes/history.md"]
     for d in docs:
         assert isinstance(d, Document)
-        assert d.text == CORPUS[d.path]
+        # plain text as written; Markdown as it renders (headings without their '#')
+        assert d.text == (CORPUS[d.path] if d.path.endswith(".txt") else CORPUS[d.path].replace("# ", "").strip())
         assert d.sha256 == hashlib.sha256((corpus_dir / d.path).read_bytes()).hexdigest()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.ingest.documents import list_corpus, page_at, read_document, read_text, scan_corpus
-from qa.ingest.formats import FormatError, extract, format_of
+from qa.ingest.formats import FormatError, format_of, read_bytes
 from tests.conftest import make_docx, make_pdf, write_corpus
 
 
@@ -24,7 +24,7 @@ def test_format_of_names():
 
 def test_pdf_text_keeps_pages_and_their_offsets(tmp_path):
     data = make_pdf(["Acme was founded in 1901 by Jane Doe.", "The second page says the plant moved to Lyon."])
-    got = extract(data, "pdf")
+    got = read_bytes(data, "pdf")
     assert "founded in 1901" in got.text and "moved to Lyon" in got.text
     assert len(got.pages) == 2 and got.pages[0] == 0
     second = got.text.index("The second page")
@@ -37,15 +37,22 @@ def test_docx_text_is_its_paragraphs_and_tables(tmp_path):
         ["Quarterly report", "Revenue grew by 12 percent in the third quarter.", "Costs fell."],
         table=[["Region", "Sales"], ["North", "40"]],
     )
-    got = extract(data, "docx")
+    got = read_bytes(data, "docx")
     assert got.text.split("\n\n") == [
         "Quarterly report",
         "Revenue grew by 12 percent in the third quarter.",
         "Costs fell.",
-        "Region | Sales",
-        "North | 40",
+        "Region | Sales\nNorth | 40",
     ]
     assert got.pages == ()
+    kinds = [(b.kind, got.text[b.start : b.end]) for b in got.blocks]
+    assert kinds == [
+        ("heading", "Quarterly report"),  # no heading style, but written as one: a label above the text
+        ("paragraph", "Revenue grew by 12 percent in the third quarter."),
+        ("paragraph", "Costs fell."),
+        ("header", "Region | Sales"),
+        ("table_row", "North | 40"),
+    ]
 
 
 def test_html_text_drops_scripts_styles_and_markup():
@@ -53,7 +60,7 @@ def test_html_text_drops_scripts_styles_and_markup():
         "<html><head><title>T</title><style>p{color:red}</style><script>alert('x')</script></head>"
         "<body><h1>Plant history</h1><p>The plant opened in <b>1950</b>.</p><p>It closed in 1999.</p></body></html>"
     )
-    text = extract(html.encode(), "html").text
+    text = read_bytes(html.encode(), "html").text
     assert "The plant opened in 1950." in text and "It closed in 1999." in text
     assert "alert" not in text and "color" not in text and "<" not in text
 
@@ -118,7 +125,7 @@ def test_a_file_that_vanishes_after_listing_is_skipped_by_name(tmp_path):
 
 def test_format_error_is_a_value_error():
     with pytest.raises(FormatError, match="binary"):
-        extract(b"\x00\x01\x02", "text")
+        read_bytes(b"\x00\x01\x02", "text")
 
 
 def test_the_bounded_word_reader_gives_python_docx_s_own_text():
@@ -156,11 +163,21 @@ def test_the_bounded_word_reader_gives_python_docx_s_own_text():
     data = buf.getvalue()
 
     whole = docx.Document(io.BytesIO(data))
-    blocks = [p.text.strip() for p in whole.paragraphs]
-    blocks += [" | ".join(c.text.strip() for c in row.cells) for t in whole.tables for row in t.rows]
-    expected = "\n\n".join(b for b in blocks if b)
-    assert extract(data, "docx").text == expected
-    assert "See the linked words" in expected and "r1c2\nr2c2\nr3c2" in expected
+    blocks = []  # python-docx's own text of each paragraph and table, in document order
+    for item in whole.iter_inner_content():
+        if isinstance(item, docx.table.Table):
+            rows = []
+            for row in item.rows:
+                cells = list({id(c._tc): " ".join(c.text.split()) for c in row.cells}.values())  # merged: once
+                rows.append(" | ".join(cells))
+            blocks.append("\n".join(rows))
+        elif item.text.strip():
+            blocks.append(" ".join(item.text.split()))
+    assert read_bytes(data, "docx").text == "\n\n".join(blocks)
+    assert "See the linked words" in blocks[2] and "r1c2 r2c2 r3c2" in blocks[3]
+    kinds = [b.kind for b in read_bytes(data, "docx").blocks]
+    # "See the linked words": short, without final punctuation: written as a heading (a label) for what follows
+    assert kinds[:4] == ["heading", "paragraph", "heading", "header"] and kinds[-1] == "paragraph"
 
 
 def test_read_limits_check_their_settings(monkeypatch):
