@@ -12,7 +12,7 @@ from qa import api
 from qa.answering.translation import Glossary
 from qa.api import QA, build, check_question, staleness
 from qa.errors import QuestionError, StaleIndexError
-from qa.index import read_manifest
+from qa.index import load_index, read_manifest
 from qa.index.embedding import SentenceTransformerEmbedder
 from qa.settings import BASE_MODEL, AnswerSettings, ChunkSettings
 from tests.conftest import FakeEmbedder, assert_verifiable, write_corpus
@@ -459,7 +459,7 @@ def test_another_form_of_the_query_model_makes_the_index_stale(corpus_dir, tmp_p
     with pytest.raises(StaleIndexError, match=r"another form of 'fake-hash-64' \(model-int8.onnx sha256 aaa"):
         QA.load(tmp_path / "index", embedder=other, on_stale="error")
     with pytest.raises(StaleIndexError, match="another form"):
-        QA(api.load_index(tmp_path / "index"), other)
+        QA(load_index(tmp_path / "index"), other)
     bot = QA.load(tmp_path / "index", embedder=other)  # rebuilt: every document embedded again, none reused
     assert other.passage_calls > 0 and set(other.passage_texts) >= set(built_with.passage_texts)
     assert bot.index.manifest.model_fingerprint == other.fingerprint

@@ -250,6 +250,7 @@ def test_the_cli_builds_into_milvus_and_answers_from_it(tmp_path, monkeypatch, c
 
     monkeypatch.setattr(embedding, "load_embedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setattr("qa.api.load_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("qa.manage.load_embedder", lambda *a, **k: FakeEmbedder())
     corpus = write_corpus(tmp_path / "corpus", FILES)
     index = tmp_path / "index"
     args = ["--index", str(index), "--corpus", str(corpus), "--model", FakeEmbedder().name]
