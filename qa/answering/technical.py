@@ -105,6 +105,15 @@ def wants_sentence(question: str) -> bool:
     return bool(_HOWTO_Q.search(question) or _YES_NO_Q.match(question))
 
 
+def _without_spaces(text: str, a: int, b: int) -> tuple[int, int] | None:
+    """text[a:b] without the white space around it; None when nothing else is left."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return (a, b) if b > a else None
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     """A word without the punctuation, quotes, backticks and marks around it (balanced brackets kept)."""
     while a < b and text[a] in _EDGE_OPEN:
@@ -209,12 +218,7 @@ def table_cell(question: str, text: str, row: tuple[int, int], header: str) -> t
             best, best_key = (a, b), key
     if best is None:
         return None
-    a, b = best
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return (a, b) if b > a else None
+    return _without_spaces(text, *best)
 
 
 def command_line(question: str, text: str, start: int, end: int, prefer: tuple[int, int] | None = None):
@@ -241,12 +245,7 @@ def command_line(question: str, text: str, start: int, end: int, prefer: tuple[i
             best, best_key = (a + (prompt.end() if prompt else 0), b), key
     if best is None:
         return None
-    a, b = best
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return (a, b) if b > a else None
+    return _without_spaces(text, *best)
 
 
 def _focus_adjacent(text: str, a: int, b: int, focus: frozenset[str], start: int, end: int) -> bool:
