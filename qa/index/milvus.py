@@ -49,8 +49,10 @@ from qa.ingest.chunking import Chunk
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a chunk's structure (kind, path, context) as read from its document
+STRUCTURE = ("kind", "path", "context", "context_start", "sentence_kinds")  # Chunk fields in `structure`
 ROLES = ("sentences", "chunks", "documents")
+_NUMBERS = ("id", "start", "end", "paragraph", "line")  # a chunk row's integer fields
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 HNSW = {"M": 16, "efConstruction": 200}
 EF_SEARCH = 128
@@ -230,19 +232,11 @@ class MilvusStore:
         for i in range(0, len(ids), TOP_K):
             part = ids[i : i + TOP_K]
             fields = ["id", "source", "title", "heading", "start", "end", "paragraph", "line", "sentences", "text"]
-            for r in self.client.query(self.names["chunks"], filter=f"id in {part}", output_fields=fields):
-                out[int(r["id"])] = Chunk(
-                    id=int(r["id"]),
-                    source=r["source"],
-                    start=int(r["start"]),
-                    end=int(r["end"]),
-                    text=r["text"],
-                    heading=r["heading"],
-                    paragraph=int(r["paragraph"]),
-                    line=int(r["line"]),
-                    sentences=tuple((s, e) for s, e in json.loads(r["sentences"])),
-                    title=r["title"],
-                )
+            got = self.client.query(self.names["chunks"], filter=f"id in {part}", output_fields=[*fields, "structure"])
+            for r in got:
+                row = {f: int(r[f]) if f in _NUMBERS else r[f] for f in fields}
+                row["sentences"] = json.loads(r["sentences"])
+                out[row["id"]] = Chunk.from_dict(row | json.loads(r["structure"] or "{}"), r["text"])
         return out
 
     def document_texts(self, sources: Iterable[str]) -> Mapping[str, str]:

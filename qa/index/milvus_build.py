@@ -30,6 +30,7 @@ from qa.index.milvus import (
     HNSW,
     K1,
     MAX_VARCHAR,
+    STRUCTURE,
     TEXT_PIECE,
     B,
     MilvusSettings,
@@ -42,6 +43,7 @@ from qa.index.milvus import (
 )
 from qa.index.segments import Segment, read_segment
 from qa.index.storage import atomic_write, file_entry, remove_old_files
+from qa.ingest.chunking import Chunk
 from qa.ingest.documents import Skipped
 from qa.text import terms
 
@@ -71,7 +73,7 @@ def _create(client, names: dict[str, str], dim: int) -> None:
     s = schema()
     for name in ("start", "end", "paragraph", "line"):
         s.add_field(name, dt.INT64)
-    for name in ("source", "title", "heading", "sentences", "text"):
+    for name in ("source", "title", "heading", "sentences", "text", "structure"):
         s.add_field(name, dt.VARCHAR, max_length=MAX_VARCHAR)
     s.add_field("terms", dt.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params={"type": "standard"})
     s.add_field("sparse", dt.SPARSE_FLOAT_VECTOR)
@@ -110,7 +112,7 @@ def document_rows(path: str, meta: dict, vectors: np.ndarray, first_chunk: int, 
     for i, c in enumerate(chunks):
         cid = first_chunk + i
         body = text[c["start"] : c["end"]]
-        bm25_text = "\n".join(p for p in (title, c["heading"], body) if p)
+        bm25_text = Chunk.from_dict(c, body).embedding_text()  # as the FAISS index's BM25 reads it
         chunk_rows.append(
             {
                 "id": cid,
@@ -124,6 +126,7 @@ def document_rows(path: str, meta: dict, vectors: np.ndarray, first_chunk: int, 
                 "line": c["line"],
                 "sentences": json.dumps(c["sentences"]),
                 "text": _fits(body, f"a chunk of {path}"),
+                "structure": _fits(json.dumps({k: c[k] for k in STRUCTURE if k in c}), f"a chunk of {path}"),
                 "terms": _fits(encode_terms(terms(bm25_text)), f"the terms of a chunk of {path}"),
             }
         )

@@ -31,7 +31,7 @@ from qa.errors import ConfigError
 from qa.index import SyncReport, sync_index
 from qa.index.embedding import default_model, load_embedder
 from qa.index.segments import EMBED_GROUP, find_segment, known_segments, segment_key, write_segment
-from qa.ingest.chunking import chunk_document
+from qa.ingest.chunking import chunk_document, sentence_inputs
 from qa.ingest.documents import Document, list_corpus, read_document
 from qa.settings import ChunkSettings, VectorSettings
 
@@ -144,7 +144,7 @@ def _embed_with_ray(ray, corpus_dir, index_dir, todo, embedder, chunking, worker
     planned = []
     for s in sorted(by_path):
         doc, chunks = by_path[s]["doc"], by_path[s]["chunks"]
-        texts = [doc.text[a:b] for c in chunks for a, b in c.sentences]
+        texts = sentence_inputs(doc, chunks)  # what each sentence is embedded as, as in-process
         planned.append((segment_key(doc.path, doc.sha256, embedder, chunking), doc, chunks, texts))
     groups = plan_groups(planned)
     if not groups:

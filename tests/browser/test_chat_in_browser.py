@@ -139,12 +139,13 @@ def test_document_text_cannot_run_or_load_anything(page, app, tripwire):
         f"![pixel]({evil}/md.png) [click me](javascript:window.__xss=3) <iframe src='{evil}/frame'></iframe> "
         f"<a href='{evil}/link'>link</a> {evil}/bare"
     )
-    (app["corpus"] / "falcon.md").write_text(f"# Falcon\n\n{payload}\n", encoding="utf-8")
+    # a text file keeps the markup as written (a Markdown file is read as rendered text, its tags dropped)
+    (app["corpus"] / "falcon.txt").write_text(f"Falcon\n\n{payload}\n", encoding="utf-8")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_documents(page)
     page.click("#rebuild")
-    page.wait_for_function("document.querySelector('#sources').innerText.includes('falcon.md')", timeout=TIMEOUT)
+    page.wait_for_function("document.querySelector('#sources').innerText.includes('falcon.txt')", timeout=TIMEOUT)
     page.get_by_role("tab", name="Chat").click()
     reply = ask(page, "What is Project Falcon's launch code?")
     reply.locator("details.source summary").first.click()

@@ -180,9 +180,11 @@ def milvus_index(tmp_path):
 
 @pytest.mark.slow
 def test_the_manifest_records_the_store_without_credentials(milvus_index):
+    from qa.index.milvus import SCHEMA_VERSION
+
     _, index, _ = milvus_index
     store = read_manifest(index).store
-    assert store["kind"] == "milvus" and store["uri"] == "lite.db" and store["schema"] == 1
+    assert store["kind"] == "milvus" and store["uri"] == "lite.db" and store["schema"] == SCHEMA_VERSION == 2
     assert store["collections"] == {r: f"qa_{r}" for r in ("sentences", "chunks", "documents")}
     assert "df" in read_manifest(index).files
     from qa.index.milvus import redact
