@@ -149,20 +149,6 @@ def _store(p) -> None:
     )
 
 
-def store_settings(args, index_dir):
-    """The store `qa index` / `qa eval` were asked for: None (keep the index's), "faiss", or MilvusSettings."""
-    from pathlib import Path
-
-    from qa.errors import ConfigError
-    from qa.index.milvus import MilvusSettings
-
-    if args.milvus_uri and args.store != "milvus":
-        raise ConfigError("--milvus-uri needs --store milvus")
-    if args.store != "milvus":
-        return args.store
-    return MilvusSettings(args.milvus_uri or str(Path(index_dir) / "milvus.db"))
-
-
 def _reader(p) -> None:
     p.add_argument(
         "--read-sentences",
@@ -220,6 +206,7 @@ def report_sync(report, index, seconds: float) -> None:
 
 def cmd_index(args) -> int:
     from qa.api import build, resolve_paths
+    from qa.manage import chosen_store
 
     _, chunking = _settings(args)
     corpus, index = resolve_paths(args.corpus, args.index)
@@ -227,7 +214,7 @@ def cmd_index(args) -> int:
     from qa.settings import VectorSettings
 
     vectors = VectorSettings(kind=args.index_type) if args.index_type else None
-    store = store_settings(args, index)
+    store = chosen_store(args.store, args.milvus_uri, index)
     if args.ray:
         from qa.index.ray_build import ray_build
 

@@ -192,7 +192,7 @@ def main(args, settings) -> int:
     turns = load(args.coqa, corpus_dir)
     bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=True)
     if getattr(args, "fit_conversation", False):
-        from qa.answering.conversation_model import fit_and_save
+        from qa.conversation_fit import fit_and_save
 
         print(json.dumps(fit_and_save(bot, [t for t in turns if t.fitted_on], Path(args.coqa).name), indent=1))
         bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings)

@@ -354,10 +354,16 @@ def main(args) -> int:
         index_dir = CACHE / "bundled" / "index-milvus" if milvus and not args.index else args.index
     if milvus:  # built (or brought up to date) into the Milvus store first
         from qa.api import build, default_corpus
-        from qa.cli import store_settings
+        from qa.manage import chosen_store
 
         corpus_dir = corpus_dir or default_corpus()
-        build(corpus_dir, index_dir, embedder=embedder, store=store_settings(args, index_dir), progress=True)
+        build(
+            corpus_dir,
+            index_dir,
+            embedder=embedder,
+            store=chosen_store(args.store, args.milvus_uri, index_dir),
+            progress=True,
+        )
     bot = QA.load(index_dir, corpus=corpus_dir, embedder=embedder, settings=settings, progress=bool(args.squad))
     if getattr(args, "fit_calibration", False):
         from qa.answering.calibration import fit_and_save, fit_ranker_and_save

@@ -130,6 +130,16 @@ def build(
     )
 
 
+def chosen_store(store: str | None, milvus_uri: str | None, index_dir: str | Path) -> MilvusSettings | str | None:
+    """The store a build was asked for (`--store`, `--milvus-uri`): None keeps the index's, "faiss", or
+    MilvusSettings (a Milvus Lite file in the index folder unless a URI is given)."""
+    if milvus_uri and store != "milvus":
+        raise ConfigError("--milvus-uri needs --store milvus")
+    if store != "milvus":
+        return store
+    return MilvusSettings(milvus_uri or str(Path(index_dir) / "milvus.db"))
+
+
 def store_commit(index_dir: Path, store: MilvusSettings | str | None = None):
     """How a build writes the index (`qa.index.BuildPlan.commit`): None for FAISS in the folder, or into
     Milvus. `store` None keeps the store the folder's manifest names."""

@@ -149,7 +149,7 @@ def test_qa_eval_coqa_reports_both_parts_with_and_without_history(coqa_bot, tmp_
 
 
 def test_fit_and_save_writes_a_conversation_model_the_product_loads(coqa_bot, tmp_path):
-    from qa.answering.conversation_model import fit_and_save
+    from qa.conversation_fit import fit_and_save
 
     bot, turns = coqa_bot
     report = fit_and_save(bot, turns, "coqa.json", tmp_path / "conversation.json")

@@ -20,14 +20,8 @@ from pathlib import Path
 
 from qa.errors import CorpusError
 from qa.ingest.blocks import Block
-from qa.ingest.formats import (  # max_bytes: file limit
-    FORMATS,
-    FormatError,
-    ReadLimits,
-    format_of,
-    max_bytes,
-    read_bytes,
-)
+from qa.ingest.formats import FORMATS, format_of, read_bytes
+from qa.ingest.limits import FormatError, ReadLimits, max_bytes
 
 log = logging.getLogger(__name__)
 

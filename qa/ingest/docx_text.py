@@ -31,7 +31,7 @@ import zipfile
 from lxml import etree
 
 from qa.ingest.blocks import CELL_SEPARATOR, HEADER, HEADING, ITEM, LABEL_LEVEL, PARAGRAPH, ROW, Block, TextBuilder
-from qa.ingest.formats import Deadline, FormatError, ReadLimits, size_text
+from qa.ingest.limits import Deadline, FormatError, ReadLimits, size_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"

@@ -16,7 +16,7 @@ from lxml import etree
 from lxml.etree import ParserError
 from lxml.html import HtmlElement, document_fromstring
 
-from qa.ingest.formats import FormatError, ReadLimits
+from qa.ingest.limits import FormatError, ReadLimits
 
 PARSER_DEPTH = 256  # libxml2's nesting limit without XML_PARSE_HUGE: deeper elements are dropped
 _XML_DECLARATION = re.compile(r"^<\?xml [^>]+?\?>")
