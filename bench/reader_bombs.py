@@ -113,7 +113,7 @@ def cases() -> dict[str, tuple[str, str, object]]:
 
 
 def size(n: int) -> str:
-    from qa.ingest.formats import size_text
+    from qa.ingest.limits import size_text
 
     return size_text(n)
 
