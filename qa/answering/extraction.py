@@ -23,7 +23,7 @@ from qa.answering.ranking import COVERAGE_SLACK, SURE, Ranker, SentenceFeatures,
 from qa.answering.reading import Reader, ReadSpan
 from qa.answering.retrieval import Hit, Idf, Retrieved
 from qa.answering.spans import OTHER, best_span, classify, has_span
-from qa.answering.technical import fits, structured_answer, wants_sentence, widen
+from qa.answering.technical import fits, is_howto, structured_answer, widen
 from qa.ingest.chunking import Chunk
 from qa.text import QUESTION_NAMES, terms
 
@@ -257,7 +257,7 @@ def extract(
     )
     if structured is not None:
         start, end = structured  # a table cell, a term's name, a command line: from the chunk's structure
-    elif reading.yes_no or wants_sentence(focus):  # yes/no: the evidence; "how do I ...?": the statement
+    elif reading.yes_no or is_howto(focus):  # yes/no: the evidence; "how do I ...?": the statement
         start, end = clause_window(text, best.start, best.end, focus, found.idf, reading.context)
     elif read is not None and read.score > 0:
         start, end = best.start + read.start, best.start + read.end

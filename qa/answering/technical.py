@@ -51,11 +51,6 @@ _HOWTO_Q = re.compile(
     re.I,
 )
 _DEFAULT_Q = re.compile(r"\bdefaults?\b", re.I)
-_YES_NO_Q = re.compile(
-    r"^\s*(?:do|does|did|is|are|was|were|can|could|will|would|should|must|may|might|has|have|had|am)\s+"
-    r"(?!.*\b(?:or|which|what|who|whom|where|when|how)\b)",
-    re.I,
-)
 
 # A code-like word: what stays once the punctuation around a whitespace-delimited word is stripped.
 _EDGE_OPEN = "\"'“‘`(<[{¶"
@@ -99,10 +94,10 @@ def ask(question: str) -> Asked:
     return Asked("")
 
 
-def wants_sentence(question: str) -> bool:
-    """Whether the whole sentence answers best: a how-to question ("How do I send form data?") or a yes/no
-    one ("Do I have to unpack gzip replies myself?"), whose answer is a statement, not a few words."""
-    return bool(_HOWTO_Q.search(question) or _YES_NO_Q.match(question))
+def is_howto(question: str) -> bool:
+    """Whether a question asks how to do something ("How do I send form data?"): its answer is a statement
+    or a command, not a few words. (A yes/no question is `qa.answering.conversation.is_yes_no`.)"""
+    return bool(_HOWTO_Q.search(question))
 
 
 def _without_spaces(text: str, a: int, b: int) -> tuple[int, int] | None:
