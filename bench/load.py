@@ -33,14 +33,55 @@ def wait_until_up(url: str, timeout: float = 120) -> None:
     raise SystemExit(f"the app did not come up at {url}")
 
 
+def percentile_ms(sorted_seconds: list[float], p: float) -> float | None:
+    """The p-th quantile of sorted latencies in seconds, in milliseconds; None for none."""
+    if not sorted_seconds:
+        return None
+    return round(1000 * sorted_seconds[min(len(sorted_seconds) - 1, int(p * len(sorted_seconds)))], 1)
+
+
+def ask_in_a_loop(
+    urls: list[str], questions: list[str], clients: int, seconds: float
+) -> tuple[dict[str, list[float]], list[str], float]:
+    """`clients` gradio_client users asking `questions` in turn for `seconds`, spread round-robin over `urls`
+    as a load balancer would: each URL's latencies (seconds), every error, and the wall time taken."""
+    from gradio_client import Client
+
+    latencies: dict[str, list[float]] = {u: [] for u in urls}
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = time.time() + seconds
+
+    def user(n: int) -> None:
+        connected = {u: Client(u, verbose=False) for u in urls}
+        i = n
+        while time.time() < stop:
+            url = urls[i % len(urls)]
+            t0 = time.perf_counter()
+            try:
+                history = connected[url].predict(questions[i % len(questions)], [], api_name="/chat")
+                error = None if history and history[-1]["role"] == "assistant" else "no reply"
+            except Exception as exc:  # every failure counts
+                error = f"{type(exc).__name__}: {exc}"
+            with lock:
+                (errors.append(error) if error else latencies[url].append(time.perf_counter() - t0))
+            i += 1
+
+    started = time.time()
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, errors, time.time() - started
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--port", type=int, default=7861)
     args = ap.parse_args()
-    from gradio_client import Client
-
     from qa.evaluation import load_questions
 
     questions = [q["question"] for q in load_questions(ROOT / "eval" / "bundled_questions.jsonl")]
@@ -51,49 +92,22 @@ def main() -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
     try:
         wait_until_up(url)
-        stop = time.time() + args.seconds
-
-        def user(n: int) -> None:
-            client = Client(url, verbose=False)
-            i = n
-            while time.time() < stop:
-                t0 = time.perf_counter()
-                try:
-                    history = client.predict(questions[i % len(questions)], [], api_name="/chat")
-                    ok = history and history[-1]["role"] == "assistant"
-                    error = None if ok else "no reply"
-                except Exception as exc:  # every failure counts
-                    error = f"{type(exc).__name__}: {exc}"
-                with lock:
-                    (errors.append(error) if error else latencies.append(time.perf_counter() - t0))
-                i += 1
-
-        started = time.time()
-        threads = [threading.Thread(target=user, args=(n,)) for n in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - started
+        latencies, errors, elapsed = ask_in_a_loop([url], questions, args.clients, args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    latencies.sort()
-    pick = lambda p: round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)  # noqa: E731
+    every = sorted(latencies[url])
     report = {
         "clients": args.clients,
         "seconds": round(elapsed, 1),
-        "requests": len(latencies) + len(errors),
+        "requests": len(every) + len(errors),
         "errors": len(errors),
-        "throughput_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
-        "p95_ms": pick(0.95) if latencies else None,
-        "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+        "throughput_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": round(1000 * statistics.median(every), 1) if every else None,
+        "p95_ms": percentile_ms(every, 0.95),
+        "max_ms": round(1000 * every[-1], 1) if every else None,
         "first_errors": errors[:3],
     }
     print(json.dumps(report, indent=1))

@@ -21,11 +21,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from load import ask_in_a_loop, percentile_ms  # noqa: E402  (the same users and percentiles as bench/load.py)
+
 BIN = Path(sys.executable).parent
 
 
@@ -54,8 +56,6 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--replicas", type=int, default=2)
     args = ap.parse_args()
-    from gradio_client import Client
-
     from qa.evaluation import load_questions
 
     questions = [q["question"] for q in load_questions(ROOT / "eval" / "bundled_questions.jsonl")]
@@ -87,33 +87,8 @@ def main() -> int:
             )
         for port, proc in zip(ports, procs[1:], strict=True):
             wait_until_up(port, proc)
-        latencies: dict[int, list[float]] = {p: [] for p in ports}
-        errors: list[str] = []
-        lock = threading.Lock()
-        stop = time.time() + args.seconds
-
-        def user(n: int) -> None:
-            clients = {p: Client(f"http://127.0.0.1:{p}/", verbose=False) for p in ports}
-            i = n
-            while time.time() < stop:
-                port = ports[i % len(ports)]  # round-robin, as a load balancer spreads requests
-                t = time.perf_counter()
-                try:
-                    history = clients[port].predict(questions[i % len(questions)], [], api_name="/chat")
-                    error = None if history and history[-1]["role"] == "assistant" else "no reply"
-                except Exception as exc:  # every failure counts
-                    error = f"{type(exc).__name__}: {exc}"
-                with lock:
-                    (errors.append(error) if error else latencies[port].append(time.perf_counter() - t))
-                i += 1
-
-        started = time.time()
-        threads = [threading.Thread(target=user, args=(n,)) for n in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - started
+        urls = [f"http://127.0.0.1:{p}/" for p in ports]
+        latencies, errors, elapsed = ask_in_a_loop(urls, questions, args.clients, args.seconds)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -121,7 +96,6 @@ def main() -> int:
             proc.wait(timeout=60)
         shutil.rmtree(work, ignore_errors=True)
     every = sorted(x for v in latencies.values() for x in v)
-    pick = lambda xs, p: round(1000 * xs[min(len(xs) - 1, int(p * len(xs)))], 1) if xs else None  # noqa: E731
     report = {
         "replicas": args.replicas,
         "clients": args.clients,
@@ -131,8 +105,10 @@ def main() -> int:
         "errors": len(errors),
         "throughput_per_s": round(len(every) / elapsed, 2),
         "p50_ms": round(1000 * statistics.median(every), 1) if every else None,
-        "p95_ms": pick(every, 0.95),
-        "per_replica": {str(p): {"requests": len(v), "p95_ms": pick(sorted(v), 0.95)} for p, v in latencies.items()},
+        "p95_ms": percentile_ms(every, 0.95),
+        "per_replica": {
+            u: {"requests": len(v), "p95_ms": percentile_ms(sorted(v), 0.95)} for u, v in latencies.items()
+        },
         "first_errors": errors[:3],
     }
     print(json.dumps(report, indent=1))
